@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/** `flextype`: the command-line interface (serve, tokens:*, entries:*, cache:*). */
+import { Command } from 'commander';
+import { loadManifest } from '../core/settings.js';
+import { registerCache } from './commands/cache.js';
+import { registerEntries } from './commands/entries.js';
+import { registerServe } from './commands/serve.js';
+import { registerTokens } from './commands/tokens.js';
+import { fail } from './output.js';
+
+const program = new Command();
+program
+  .name('flextype')
+  .description('Headless flat-file CMS with a Flextype 1.0 compatible REST API')
+  .version(loadManifest().version)
+  .showHelpAfterError('(run with --help for usage)')
+  .configureOutput({ outputError: (text, write) => write(text) })
+  .exitOverride((err) => {
+    // commander's own errors (unknown option, missing argument): usage problems.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+
+registerServe(program);
+registerTokens(program);
+registerEntries(program);
+registerCache(program);
+
+program.parseAsync(process.argv).catch(fail);

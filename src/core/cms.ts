@@ -1,0 +1,91 @@
+/**
+ * The content core assembled for one project folder: settings, registry, store, entries and
+ * tokens services. The HTTP server and the CLI both work through this object.
+ */
+import path from 'node:path';
+import { FsDriver } from '../storage/fs-driver.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { createCollectionResolver } from './collections.js';
+import { createPresenter } from './entries/present.js';
+import { EntriesService } from './entries/service.js';
+import type { QueryLimits } from './query/collection.js';
+import { Registry } from './registry.js';
+import { loadManifest, loadSettings, type Settings } from './settings.js';
+import { ContentStore, type Logger } from './store.js';
+import { TokensService } from './tokens/service.js';
+import type { PlainObject } from './util.js';
+
+export interface CmsOptions {
+  projectDir: string;
+  /** Settings given on the command line or by a test; they win over both settings files. */
+  settings?: PlainObject;
+  log?: Logger & { error(obj: object, msg?: string): void };
+  /** Another storage engine; the file-system driver over `<project>/entries` by default. */
+  driver?: StorageDriver;
+}
+
+export class Cms {
+  readonly projectDir: string;
+  readonly settings: Settings;
+  readonly registry: Registry;
+  readonly store: ContentStore;
+  readonly entries: EntriesService;
+  readonly tokens: TokensService;
+
+  constructor(options: CmsOptions) {
+    this.projectDir = path.resolve(options.projectDir);
+    this.settings = loadSettings(this.projectDir, options.settings);
+    this.registry = new Registry(loadManifest(), this.settings);
+    const resolve = createCollectionResolver(this.settings.entries.collections);
+    const driver =
+      options.driver ??
+      new FsDriver({
+        root: path.resolve(this.projectDir, this.settings.entries.directory),
+        resolveFormat: resolve,
+        durable: this.settings.storage.durable,
+      });
+    const present = createPresenter({ dateFields: this.settings.entries.date_fields, timeZone: this.settings.timezone });
+    this.store = new ContentStore(
+      driver,
+      present,
+      {
+        cacheEnabled: this.settings.cache.enabled,
+        maxEntries: this.settings.cache.max_entries,
+        watch: this.settings.cache.watch,
+        pollInterval: this.settings.cache.poll_interval,
+      },
+      options.log,
+    );
+    const queryLimits: QueryLimits = {
+      maxDepth: this.settings.query.max_depth,
+      maxPatternLength: this.settings.query.max_pattern_length,
+      maxItems: this.settings.query.max_items,
+      timeZone: this.settings.timezone,
+    };
+    this.entries = new EntriesService(this.store, this.settings.entries, queryLimits);
+    this.tokens = new TokensService(this.store, this.settings, queryLimits, (err) =>
+      options.log?.error({ err: err.message }, 'could not write call counters'),
+    );
+  }
+
+  /** Cleans what a crash left behind, builds the id tree and starts watching the folder. */
+  async start(): Promise<{ entries: number; recovered: number; watching: boolean }> {
+    const recovered = await this.store.driver.recover();
+    const entries = await this.store.warm();
+    const watching = this.store.startWatching();
+    return { entries, recovered, watching };
+  }
+
+  /** Drops every cache (parsed entries, id tree, verified secrets); content is untouched. */
+  clearCaches(): void {
+    this.store.clear();
+    this.tokens.verified.clear();
+  }
+
+  /** Writes pending counters and stops background work. */
+  async close(): Promise<void> {
+    this.tokens.counters.stop();
+    await this.tokens.counters.flush();
+    this.store.stopWatching();
+  }
+}

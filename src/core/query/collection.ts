@@ -1,0 +1,49 @@
+/** Runs a collection query: find (which entries) → load → filter (which items, in which order). */
+import type { ContentStore } from '../store.js';
+import { isWithin } from '../ids.js';
+import type { PlainObject } from '../util.js';
+import { filterCollection, type FilterLimits, type FilterResult, type Item } from './filter.js';
+import { planFind, type FindLimits } from './find.js';
+
+export interface CollectionQuery {
+  /** The id whose descendants are listed ('' for the root). */
+  base: string;
+  find: PlainObject;
+  filter: PlainObject | undefined;
+  /** Subtrees never listed (e.g. tokens in entry collections). */
+  hidden?: (id: string) => boolean;
+  /** The key an item is answered under (entry id by default). */
+  keyOf?: (id: string) => string;
+}
+
+export type QueryLimits = FindLimits & FilterLimits;
+
+export async function runCollectionQuery(store: ContentStore, query: CollectionQuery, limits: QueryLimits): Promise<FilterResult> {
+  const plan = planFind(query.find, limits);
+  const prefixLength = query.base === '' ? 0 : query.base.length + 1;
+  const candidates = (await store.descendants(query.base, plan.maxDepth)).filter(
+    (c) => isWithin(c.id, query.base) && !(query.hidden && query.hidden(c.id)),
+  );
+  const entries = await store.getMany(candidates.map((c) => c.id));
+  const depthOf = new Map(candidates.map((c) => [c.id, c.depth]));
+  let accepted = entries.filter((entry) =>
+    plan.accept({ id: entry.id, depth: depthOf.get(entry.id) ?? 1, stat: entry.stat }, entry.id.slice(prefixLength)),
+  );
+  if (plan.content) {
+    const { contains, notContains } = plan.content;
+    const keep = await Promise.all(
+      accepted.map(async (entry) => {
+        const raw = (await store.driver.readRaw(entry.id)) ?? '';
+        return contains.every((s) => raw.includes(s)) && notContains.every((s) => !raw.includes(s));
+      }),
+    );
+    accepted = accepted.filter((_, i) => keep[i]);
+  }
+  if (plan.sort) {
+    const { key, descending } = plan.sort;
+    accepted = [...accepted].sort((a, b) => (descending ? b.stat[key] - a.stat[key] : a.stat[key] - b.stat[key]));
+  }
+  const keyOf = query.keyOf ?? ((id: string) => id);
+  const items: Item[] = accepted.map((entry) => ({ id: keyOf(entry.id), data: entry.view }));
+  return filterCollection(items, query.filter, limits);
+}

@@ -1,0 +1,179 @@
+/**
+ * `options[filter]`: only → except → where → group_by → sort_by → offset → limit → return,
+ * applied to a collection's items or, for only/except, to a single entry's fields.
+ */
+import { badRequest } from '../errors.js';
+import { getPath, hasPath, isPlainObject, setPath, type PlainObject } from '../util.js';
+import { asNumber } from './compare.js';
+import { fieldList } from './options.js';
+import { compileWhere, type WhereLimits } from './where.js';
+
+export interface Item {
+  id: string;
+  data: PlainObject;
+}
+
+export type FilterResult =
+  | { kind: 'items'; items: Item[]; total: number }
+  | { kind: 'single'; item: Item }
+  | { kind: 'groups'; groups: { key: string; items: Item[] }[]; total: number }
+  | { kind: 'none' };
+
+export interface FilterLimits extends WhereLimits {
+  maxItems: number;
+}
+
+function project(data: PlainObject, only: string[] | undefined, except: string[] | undefined): PlainObject {
+  let out = data;
+  if (only) {
+    const picked: PlainObject = {};
+    for (const path of only) if (hasPath(out, path)) setPath(picked, path, getPath(out, path));
+    out = picked;
+  }
+  if (except) {
+    out = { ...out };
+    for (const path of except) removePath(out, path);
+  }
+  return out;
+}
+
+/** Removes a dot path, copying the objects on the way so shared cached data stays untouched. */
+function removePath(target: PlainObject, path: string): void {
+  const parts = path.split('.');
+  let current = target;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const next = current[parts[i]!];
+    if (!isPlainObject(next)) return;
+    const copy = { ...next };
+    current[parts[i]!] = copy;
+    current = copy;
+  }
+  delete current[parts[parts.length - 1]!];
+}
+
+/** Applies only/except to one entry's fields (the single-entry form of the filter). */
+export function filterFields(data: PlainObject, filter: PlainObject | undefined): PlainObject {
+  if (!filter) return data;
+  const only = filter['only'] === undefined ? undefined : fieldList(filter['only'], 'options.filter.only');
+  const except = filter['except'] === undefined ? undefined : fieldList(filter['except'], 'options.filter.except');
+  return only || except ? project(data, only, except) : data;
+}
+
+function nonNegativeInt(value: unknown, what: string): number {
+  const n = asNumber(value);
+  if (n === undefined || !Number.isInteger(n) || n < 0) throw badRequest(`${what} must be a non-negative integer`);
+  return n;
+}
+
+interface SortKey {
+  num: number | undefined;
+  text: string;
+}
+
+function sortKeyOf(value: unknown): SortKey {
+  const num = asNumber(value);
+  const text =
+    value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return { num, text: text.toLowerCase() };
+}
+
+function compareKeys(a: SortKey, b: SortKey): number {
+  if (a.num !== undefined && b.num !== undefined) return a.num - b.num;
+  return a.text < b.text ? -1 : a.text > b.text ? 1 : 0;
+}
+
+function parseSort(raw: unknown): { key: string; descending: boolean } {
+  if (typeof raw === 'string') return { key: raw, descending: false };
+  if (!isPlainObject(raw) || typeof raw['key'] !== 'string' || raw['key'] === '') {
+    throw badRequest('options.filter.sort_by needs a "key" (dot path)');
+  }
+  const direction = raw['direction'] === undefined ? 'ASC' : raw['direction'];
+  if (typeof direction !== 'string' || !['ASC', 'DESC'].includes(direction.toUpperCase())) {
+    throw badRequest('options.filter.sort_by.direction must be ASC or DESC');
+  }
+  return { key: raw['key'], descending: direction.toUpperCase() === 'DESC' };
+}
+
+/** Stable sort on a dot path: numbers numerically, text case-insensitively, missing as empty. */
+export function sortItems<T>(items: T[], keyOf: (item: T) => unknown, descending: boolean): T[] {
+  const keyed = items.map((item, index) => ({ item, index, key: sortKeyOf(keyOf(item)) }));
+  keyed.sort((a, b) => {
+    const c = compareKeys(a.key, b.key);
+    return (descending ? -c : c) || a.index - b.index;
+  });
+  return keyed.map((k) => k.item);
+}
+
+function shuffle<T>(items: T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+function parseReturn(filter: PlainObject, maxItems: number): { mode: string; count: number | undefined } {
+  const raw = filter['return'] ?? 'all';
+  if (typeof raw !== 'string') throw badRequest('options.filter.return must be a string');
+  const match = /^\s*(all|first|last|random|shuffle)\s*(?:[=:]\s*(\d+))?\s*$/i.exec(raw);
+  if (!match) throw badRequest(`options.filter.return must be all, first, last, random, random=N or shuffle (found "${raw}")`);
+  const mode = match[1]!.toLowerCase();
+  let count = match[2] === undefined ? undefined : Number(match[2]);
+  if (mode === 'random' && count === undefined && filter['random'] !== undefined) {
+    count = nonNegativeInt(filter['random'], 'options.filter.random');
+  }
+  if (count !== undefined && mode !== 'random') throw badRequest('options.filter.return: only random takes a count');
+  return { mode, count: count === undefined ? undefined : Math.min(count, maxItems) };
+}
+
+export function filterCollection(items: Item[], filter: PlainObject | undefined, limits: FilterLimits): FilterResult {
+  if (!filter) return { kind: 'items', items, total: items.length };
+  const only = filter['only'] === undefined ? undefined : fieldList(filter['only'], 'options.filter.only');
+  const except = filter['except'] === undefined ? undefined : fieldList(filter['except'], 'options.filter.except');
+  const where = filter['where'] === undefined ? undefined : compileWhere(filter['where'], limits);
+  const groupBy = filter['group_by'];
+  if (groupBy !== undefined && (typeof groupBy !== 'string' || groupBy === '')) {
+    throw badRequest('options.filter.group_by must be a field name (dot path)');
+  }
+  const sort = filter['sort_by'] === undefined ? undefined : parseSort(filter['sort_by']);
+  const offset = filter['offset'] === undefined ? 0 : nonNegativeInt(filter['offset'], 'options.filter.offset');
+  const limit = filter['limit'] === undefined ? undefined : nonNegativeInt(filter['limit'], 'options.filter.limit');
+  const { mode, count } = parseReturn(filter, limits.maxItems);
+
+  let current = only || except ? items.map((item) => ({ id: item.id, data: project(item.data, only, except) })) : items;
+  if (where) current = current.filter((item) => where(item.data));
+  if (sort) current = sortItems(current, (item) => getPath(item.data, sort.key), sort.descending);
+
+  if (groupBy !== undefined) {
+    // Grouping keeps the sorted order inside each group; offset, limit and return act on groups.
+    const groups = new Map<string, Item[]>();
+    for (const item of current) {
+      const value = getPath(item.data, groupBy);
+      const key = value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = []));
+      group.push(item);
+    }
+    let list = [...groups].map(([key, members]) => ({ key, items: members }));
+    const total = list.length;
+    list = list.slice(offset, limit === undefined ? undefined : offset + limit);
+    return { kind: 'groups', groups: pick(list, mode, count), total };
+  }
+
+  const total = current.length;
+  current = current.slice(offset, limit === undefined ? undefined : offset + limit);
+  if (mode === 'first' || mode === 'last' || (mode === 'random' && count === undefined)) {
+    const chosen = mode === 'first' ? current[0] : mode === 'last' ? current[current.length - 1] : current[Math.floor(Math.random() * current.length)];
+    return chosen ? { kind: 'single', item: chosen } : { kind: 'none' };
+  }
+  return { kind: 'items', items: pick(current, mode, count), total };
+}
+
+function pick<T>(list: T[], mode: string, count: number | undefined): T[] {
+  if (mode === 'first') return list.slice(0, 1);
+  if (mode === 'last') return list.slice(-1);
+  if (mode === 'random') return shuffle(list).slice(0, count ?? 1);
+  if (mode === 'shuffle') return shuffle(list);
+  return list;
+}

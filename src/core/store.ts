@@ -1,0 +1,402 @@
+/**
+ * The content store: the storage driver seen through an in-memory cache of parsed entries and a
+ * tree of ids. API writes update both at once; edits made on disk by people or `git pull` are
+ * picked up by a file watcher (or, where watching is unavailable, by re-checking file stats).
+ */
+import { createHash } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import type { CopyTransform, FileStat, StorageDriver, StoredEntry } from '../storage/driver.js';
+import type { Fields } from '../storage/serializers/index.js';
+import { isWithin, parentOf } from './ids.js';
+import { WriteLocks } from './locks.js';
+import type { PlainObject } from './util.js';
+
+/** Turns stored fields into what the API answers (system fields, dates, private fields hidden). */
+export type Presenter = (id: string, fields: Fields, stat: FileStat) => PlainObject;
+
+export interface CachedEntry {
+  readonly id: string;
+  /** The fields as stored in the file. Never mutated: writes build a new object. */
+  readonly fields: Fields;
+  readonly stat: FileStat;
+  /** The entry as the API answers it, before any filter. Never mutated. */
+  readonly view: PlainObject;
+  /** Identifies this version of the entry; changes whenever the file changes. */
+  readonly etag: string;
+  /** `view` as JSON, built on first use. */
+  json?: string;
+  checkedAt: number;
+}
+
+export interface StoreOptions {
+  cacheEnabled: boolean;
+  maxEntries: number;
+  watch: boolean;
+  pollInterval: number;
+}
+
+export interface Logger {
+  warn(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+}
+
+const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
+
+export function etagOf(stat: FileStat): string {
+  return `"${stat.ino.toString(36)}-${Math.round(stat.mtimeMs * 1000).toString(36)}-${stat.size.toString(36)}"`;
+}
+
+export function hashEtag(body: string): string {
+  return `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
+}
+
+export class ContentStore {
+  readonly locks = new WriteLocks();
+  private readonly cache = new Map<string, CachedEntry>();
+  /** parent id → ids of its direct children that are entries or lead to entries. */
+  private children: Map<string, Set<string>> | undefined;
+  private entryIds: Set<string> | undefined;
+  private treeBuilt = 0;
+  private treeVersion = 0;
+  private treeLoading: Promise<void> | undefined;
+  private readonly descendantsMemo = new Map<string, { version: number; ids: string[] }>();
+  private watcher: FSWatcher | undefined;
+  private watching = false;
+  private readonly pendingEvents = new Map<string, boolean>();
+  private eventTimer: NodeJS.Timeout | undefined;
+  private readonly selfTouched = new Map<string, number>();
+
+  constructor(
+    readonly driver: StorageDriver,
+    private readonly present: Presenter,
+    private readonly options: StoreOptions,
+    private readonly log?: Logger,
+  ) {}
+
+  /** True when edits on disk are seen through a watcher rather than by re-checking stats. */
+  get isWatching(): boolean {
+    return this.watching;
+  }
+
+  // ---- reading -------------------------------------------------------------------------------
+
+  async get(id: string): Promise<CachedEntry | undefined> {
+    const cached = this.cache.get(id);
+    if (cached) {
+      if (this.watching || Date.now() - cached.checkedAt < this.options.pollInterval) {
+        // Refresh its place in the LRU order.
+        this.cache.delete(id);
+        this.cache.set(id, cached);
+        return cached;
+      }
+      const stat = await this.driver.stat(id);
+      if (stat && sameFile(stat, cached.stat)) {
+        cached.checkedAt = Date.now();
+        return cached;
+      }
+      this.cache.delete(id);
+    }
+    const stored = await this.driver.read(id);
+    if (!stored) return undefined;
+    return this.remember(stored);
+  }
+
+  async has(id: string): Promise<boolean> {
+    if (this.cache.has(id) && this.watching) return true;
+    return (await this.driver.stat(id)) !== undefined;
+  }
+
+  /** The JSON text of an entry's unfiltered view (cached). */
+  jsonOf(entry: CachedEntry): string {
+    if (entry.json === undefined) entry.json = JSON.stringify(entry.view);
+    return entry.json;
+  }
+
+  private remember(stored: StoredEntry): CachedEntry {
+    const entry: CachedEntry = {
+      id: stored.id,
+      fields: stored.fields,
+      stat: stored.stat,
+      view: this.present(stored.id, stored.fields, stored.stat),
+      etag: etagOf(stored.stat),
+      checkedAt: Date.now(),
+    };
+    if (this.options.cacheEnabled) {
+      this.cache.delete(stored.id);
+      this.cache.set(stored.id, entry);
+      if (this.cache.size > this.options.maxEntries) {
+        const oldest = this.cache.keys().next().value;
+        if (oldest !== undefined) this.cache.delete(oldest);
+      }
+    }
+    return entry;
+  }
+
+  /** Entry ids below `id` within `maxDepth` levels, in natural id order, with their depth. */
+  async descendants(id: string, maxDepth: number): Promise<{ id: string; depth: number }[]> {
+    await this.ensureTree();
+    const key = `${maxDepth}\u0000${id}`;
+    const memo = this.descendantsMemo.get(key);
+    let ids: string[];
+    if (memo && memo.version === this.treeVersion) {
+      ids = memo.ids;
+    } else {
+      ids = [];
+      const walk = (parent: string, depth: number) => {
+        const kids = this.children!.get(parent);
+        if (!kids || depth > maxDepth) return;
+        for (const child of kids) {
+          if (this.entryIds!.has(child)) ids.push(child);
+          walk(child, depth + 1);
+        }
+      };
+      walk(id, 1);
+      ids.sort(collator.compare);
+      if (this.descendantsMemo.size > 256) this.descendantsMemo.clear();
+      this.descendantsMemo.set(key, { version: this.treeVersion, ids });
+    }
+    const base = id === '' ? 0 : id.split('/').length;
+    return ids.map((child) => ({ id: child, depth: child.split('/').length - base }));
+  }
+
+  /** True when `id` is an entry or a folder leading to entries (a collection can be listed). */
+  async exists(id: string): Promise<boolean> {
+    if (id === '') return true;
+    await this.ensureTree();
+    return this.entryIds!.has(id) || this.children!.has(id) || (await this.has(id));
+  }
+
+  /** Loads many entries, a bounded number of files at a time. */
+  async getMany(ids: string[]): Promise<CachedEntry[]> {
+    const out: (CachedEntry | undefined)[] = new Array(ids.length);
+    const missing: number[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const hit = this.watching ? this.cache.get(ids[i]!) : undefined;
+      if (hit) out[i] = hit;
+      else missing.push(i);
+    }
+    const width = 64;
+    for (let start = 0; start < missing.length; start += width) {
+      await Promise.all(
+        missing.slice(start, start + width).map(async (i) => {
+          try {
+            out[i] = await this.get(ids[i]!);
+          } catch (err) {
+            // An unparsable file is skipped in collections (and logged), not fatal to the query.
+            this.log?.warn({ id: ids[i], err: (err as Error).message }, 'entry skipped');
+          }
+        }),
+      );
+    }
+    return out.filter((e): e is CachedEntry => e !== undefined);
+  }
+
+  private async ensureTree(): Promise<void> {
+    const stale = !this.watching && Date.now() - this.treeBuilt > this.options.pollInterval;
+    if (this.children && !stale) return;
+    if (!this.treeLoading) {
+      this.treeLoading = this.loadTree().finally(() => (this.treeLoading = undefined));
+    }
+    await this.treeLoading;
+  }
+
+  private async loadTree(): Promise<void> {
+    const ids = await this.driver.scan();
+    const children = new Map<string, Set<string>>();
+    const entryIds = new Set<string>();
+    for (const id of ids) addToTree(children, entryIds, id);
+    this.children = children;
+    this.entryIds = entryIds;
+    this.treeBuilt = Date.now();
+    this.treeVersion++;
+  }
+
+  /** Builds the id tree now (e.g. at start-up), so the first collection query is fast. */
+  async warm(): Promise<number> {
+    await this.ensureTree();
+    return this.entryIds!.size;
+  }
+
+  // ---- writing (callers hold the matching lock) -----------------------------------------------
+
+  async write(id: string, fields: Fields): Promise<CachedEntry> {
+    this.touch(id);
+    const stat = await this.driver.write(id, fields);
+    const entry = this.remember({ id, fields, stat });
+    if (this.children && !this.entryIds!.has(id)) {
+      addToTree(this.children, this.entryIds!, id);
+      this.treeVersion++;
+    }
+    return entry;
+  }
+
+  async move(id: string, newId: string): Promise<void> {
+    this.touch(id);
+    this.touch(newId);
+    await this.driver.move(id, newId);
+    this.forgetSubtree(id);
+    this.forgetSubtree(newId);
+    this.children = undefined; // rebuilt on next collection query
+  }
+
+  async copy(id: string, newId: string, transform: CopyTransform): Promise<void> {
+    this.touch(newId);
+    await this.driver.copy(id, newId, transform);
+    this.forgetSubtree(newId);
+    this.children = undefined;
+  }
+
+  async remove(id: string): Promise<void> {
+    this.touch(id);
+    await this.driver.remove(id);
+    this.forgetSubtree(id);
+    if (this.children) {
+      removeSubtreeFromTree(this.children, this.entryIds!, id);
+      this.treeVersion++;
+    }
+  }
+
+  private forgetSubtree(id: string): void {
+    for (const key of [...this.cache.keys()]) if (isWithin(key, id)) this.cache.delete(key);
+  }
+
+  /** Drops every cached entry and the id tree; content on disk is untouched. */
+  clear(): void {
+    this.cache.clear();
+    this.children = undefined;
+    this.entryIds = undefined;
+    this.descendantsMemo.clear();
+    this.treeVersion++;
+  }
+
+  get cachedCount(): number {
+    return this.cache.size;
+  }
+
+  // ---- watching for edits outside the API ---------------------------------------------------
+
+  /** Starts the watcher; returns false (and falls back to stat checks) when it is unavailable. */
+  startWatching(): boolean {
+    if (!this.options.watch || !this.options.cacheEnabled) return false;
+    try {
+      this.watcher = watch(this.driver.location, { recursive: true, persistent: false }, (_event, filename) => {
+        if (typeof filename === 'string') this.onFsEvent(filename);
+      });
+      this.watcher.on('error', (err) => {
+        this.log?.warn({ err: err.message }, 'file watcher failed; falling back to checking file stats');
+        this.stopWatching();
+      });
+      this.watching = true;
+    } catch (err) {
+      this.log?.warn({ err: (err as Error).message }, 'file watching unavailable; checking file stats instead');
+      this.watching = false;
+    }
+    return this.watching;
+  }
+
+  stopWatching(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.watching = false;
+    if (this.eventTimer) clearTimeout(this.eventTimer);
+  }
+
+  private touch(id: string): void {
+    this.selfTouched.set(id, Date.now() + 2000);
+    if (this.selfTouched.size > 10_000) {
+      const now = Date.now();
+      for (const [key, until] of this.selfTouched) if (until < now) this.selfTouched.delete(key);
+    }
+  }
+
+  private onFsEvent(relativePath: string): void {
+    const target = this.driver.idOfPath(relativePath);
+    if (!target) return;
+    const deep = this.pendingEvents.get(target.id) ?? false;
+    this.pendingEvents.set(target.id, deep || !target.entryFile);
+    if (!this.eventTimer) {
+      this.eventTimer = setTimeout(() => {
+        this.eventTimer = undefined;
+        void this.reconcileAll();
+      }, 25);
+    }
+  }
+
+  private async reconcileAll(): Promise<void> {
+    const batch = [...this.pendingEvents];
+    this.pendingEvents.clear();
+    for (const [id, deep] of batch) {
+      try {
+        if (deep) await this.resyncSubtree(id);
+        else await this.reconcileEntry(id);
+      } catch (err) {
+        this.log?.warn({ id, err: (err as Error).message }, 'could not apply an outside change; clearing the cache');
+        this.clear();
+      }
+    }
+  }
+
+  /** An entry file changed on disk: drop a stale cached copy, keep the tree right. */
+  private async reconcileEntry(id: string): Promise<void> {
+    const stat = await this.driver.stat(id);
+    const cached = this.cache.get(id);
+    if (cached && !(stat && sameFile(stat, cached.stat))) this.cache.delete(id);
+    if (!this.children || id === '') return;
+    if (stat && !this.entryIds!.has(id)) {
+      addToTree(this.children, this.entryIds!, id);
+      this.treeVersion++;
+    } else if (!stat && this.entryIds!.has(id)) {
+      this.entryIds!.delete(id);
+      this.treeVersion++;
+    }
+  }
+
+  /** A folder appeared, vanished or was renamed on disk: rescan that part of the tree. */
+  private async resyncSubtree(id: string): Promise<void> {
+    const until = this.selfTouched.get(id);
+    if (until !== undefined && until > Date.now()) return;
+    if (id === '') {
+      this.clear();
+      return;
+    }
+    await this.locks.withTree(async () => {
+      this.forgetSubtree(id);
+      if (!this.children) return;
+      const ids = await this.driver.scan(id);
+      removeSubtreeFromTree(this.children, this.entryIds!, id);
+      for (const found of ids) addToTree(this.children, this.entryIds!, found);
+      this.treeVersion++;
+    });
+  }
+}
+
+function sameFile(a: FileStat, b: FileStat): boolean {
+  return a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.size === b.size;
+}
+
+function addToTree(children: Map<string, Set<string>>, entryIds: Set<string>, id: string): void {
+  entryIds.add(id);
+  let child = id;
+  while (child !== '') {
+    const parent = parentOf(child);
+    let set = children.get(parent);
+    if (!set) {
+      set = new Set();
+      children.set(parent, set);
+    }
+    if (set.has(child)) break;
+    set.add(child);
+    child = parent;
+  }
+}
+
+function removeSubtreeFromTree(children: Map<string, Set<string>>, entryIds: Set<string>, id: string): void {
+  const drop = (node: string) => {
+    entryIds.delete(node);
+    const kids = children.get(node);
+    if (kids) for (const kid of kids) drop(kid);
+    children.delete(node);
+  };
+  drop(id);
+  children.get(parentOf(id))?.delete(id);
+}

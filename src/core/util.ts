@@ -1,0 +1,82 @@
+/** Small helpers shared across the core: plain-object checks, dot paths and deep merge. */
+export type PlainObject = Record<string, unknown>;
+
+export function isPlainObject(value: unknown): value is PlainObject {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
+
+/** Reads `a.b.c` from nested objects (and arrays by index); undefined when a step is missing. */
+export function getPath(source: unknown, path: string): unknown {
+  if (path === '') return source;
+  let current: unknown = source;
+  for (const part of path.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined;
+    if (FORBIDDEN_KEYS.has(part) || !Object.prototype.hasOwnProperty.call(current, part)) return undefined;
+    current = (current as PlainObject)[part];
+  }
+  return current;
+}
+
+export function hasPath(source: unknown, path: string): boolean {
+  if (path === '') return true;
+  let current: unknown = source;
+  for (const part of path.split('.')) {
+    if (current === null || typeof current !== 'object') return false;
+    if (FORBIDDEN_KEYS.has(part) || !Object.prototype.hasOwnProperty.call(current, part)) return false;
+    current = (current as PlainObject)[part];
+  }
+  return true;
+}
+
+/** Sets `a.b.c`, creating plain objects on the way. */
+export function setPath(target: PlainObject, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let current: PlainObject = target;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const part = parts[i]!;
+    if (FORBIDDEN_KEYS.has(part)) return;
+    const next = current[part];
+    if (!isPlainObject(next)) current[part] = {};
+    current = current[part] as PlainObject;
+  }
+  const last = parts[parts.length - 1]!;
+  if (!FORBIDDEN_KEYS.has(last)) current[last] = value;
+}
+
+/** Deep merge of plain objects; arrays and scalars from `override` replace those in `base`. */
+export function deepMerge(base: PlainObject, override: PlainObject): PlainObject {
+  const result: PlainObject = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    if (FORBIDDEN_KEYS.has(key)) continue;
+    const existing = result[key];
+    result[key] = isPlainObject(existing) && isPlainObject(value) ? deepMerge(existing, value) : value;
+  }
+  return result;
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value as object)) deepFreeze(child);
+  }
+  return value;
+}
+
+/** Drops keys that could reach an object's prototype from untrusted nested input. */
+export function sanitizeKeys(value: unknown, depth = 0): unknown {
+  if (depth > 64) return undefined;
+  if (Array.isArray(value)) return value.map((item) => sanitizeKeys(item, depth + 1));
+  if (value !== null && typeof value === 'object') {
+    const out: PlainObject = {};
+    for (const [key, child] of Object.entries(value)) {
+      if (FORBIDDEN_KEYS.has(key)) continue;
+      out[key] = sanitizeKeys(child, depth + 1);
+    }
+    return out;
+  }
+  return value;
+}

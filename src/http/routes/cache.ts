@@ -1,0 +1,15 @@
+/** Cache API (SPEC §6): drop every cache; files on disk are the truth and stay untouched. */
+import type { FastifyInstance } from 'fastify';
+import { paramsOf } from '../params.js';
+import type { RouteContext } from './context.js';
+
+export const CACHE_PATHS = { '/api/v1/cache/clear': ['POST'] };
+
+export function cacheRoutes(app: FastifyInstance, { cms, guard }: RouteContext): void {
+  app.post('/api/v1/cache/clear', async (request, reply) => {
+    const params = paramsOf(request);
+    await guard(request, params, { api: 'cache', scope: 'cache:write', requireAccess: true, required: [] });
+    cms.clearCaches();
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,129 @@
+/**
+ * The HTTP server: decoding (brackets, JSON, forms), CORS, the routes of the four APIs, and one
+ * error path that answers every failure with the seed's JSON body.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Cms } from '../core/cms.js';
+import { createGuard, FailureBrake } from './auth.js';
+import { decodeBrackets, decodeJson, decodeQuery, decodeUtf8, type DecodeLimits } from './body.js';
+import { HttpError, sendError, toHttpError } from './errors.js';
+import { createReplier } from './reply.js';
+import { CACHE_PATHS, cacheRoutes } from './routes/cache.js';
+import { ENTRIES_PATHS, entriesRoutes } from './routes/entries.js';
+import { REGISTRY_PATHS, registryRoutes } from './routes/registry.js';
+import { TOKENS_PATHS, tokensRoutes } from './routes/tokens.js';
+
+const KNOWN_PATHS: Record<string, string[]> = { ...ENTRIES_PATHS, ...TOKENS_PATHS, ...REGISTRY_PATHS, ...CACHE_PATHS };
+
+export interface ServerOptions {
+  logger?: FastifyBaseLogger;
+}
+
+/** Removes credentials from a URL before it is logged. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:token|access_token|string|hash)=)[^&]*/gi, '$1[redacted]');
+}
+
+function applyCors(cms: Cms, request: FastifyRequest, reply: FastifyReply): void {
+  const cors = cms.settings.cors;
+  if (!cors.enabled) return;
+  const origin = request.headers.origin;
+  if (cors.origin === '*' || (Array.isArray(cors.origin) && cors.origin.includes('*'))) {
+    reply.header('access-control-allow-origin', '*');
+  } else if (origin && (cors.origin === origin || (Array.isArray(cors.origin) && cors.origin.includes(origin)))) {
+    reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+  }
+  reply.header('access-control-expose-headers', cors.expose.join(', '));
+}
+
+export async function buildServer(cms: Cms, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const settings = cms.settings;
+  const limits: DecodeLimits = {
+    depth: settings.server.query_depth,
+    parameterLimit: settings.server.query_parameter_limit,
+    arrayLimit: settings.server.query_array_limit,
+  };
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // Per-request lines are off: they cost throughput and URLs can carry credentials.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: settings.server.body_limit,
+    routerOptions: {
+      ignoreTrailingSlash: true,
+      ignoreDuplicateSlashes: true,
+      maxParamLength: 500,
+      querystringParser: (text: string) => decodeQuery(text, limits),
+    },
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, decodeJson(body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, decodeBrackets(decodeUtf8(body as Buffer), limits));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    applyCors(cms, request, reply);
+  });
+
+  app.options('*', async (request, reply) => {
+    const cors = settings.cors;
+    const path = request.url.split('?')[0]!.replace(/\/+$/, '');
+    const allowed = KNOWN_PATHS[path];
+    if (cors.enabled) {
+      reply
+        .header('access-control-allow-methods', (allowed ? [...allowed, 'OPTIONS'] : cors.methods).join(', '))
+        .header('access-control-allow-headers', request.headers['access-control-request-headers'] ?? cors.headers.join(', '))
+        .header('access-control-max-age', '600');
+    }
+    if (allowed) reply.header('allow', [...allowed, 'OPTIONS'].join(', '));
+    return reply.code(204).send();
+  });
+
+  const brake = new FailureBrake(settings.security.auth_failures_per_minute, settings.security.auth_block_seconds);
+  const context = {
+    cms,
+    guard: createGuard(cms.tokens, brake),
+    replier: createReplier({ cacheControl: settings.server.cache_control, compressThreshold: settings.server.compress_threshold }),
+  };
+  entriesRoutes(app, context);
+  tokensRoutes(app, context);
+  registryRoutes(app, context);
+  cacheRoutes(app, context);
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!.replace(/\/+$/, '').replace(/\/{2,}/g, '/');
+    const allowed = KNOWN_PATHS[path];
+    if (allowed) {
+      const allow = [...allowed, 'OPTIONS'].join(', ');
+      return sendError(reply, 'method_not_allowed', `${request.method} is not allowed here; use ${allow}`, { allow });
+    }
+    return sendError(reply, 'not_found', `no endpoint ${request.method} ${path}`);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const mapped = toHttpError(err);
+    if (mapped.internal) {
+      request.log.error({ err, method: request.method, url: redactUrl(request.url) }, 'request failed');
+    }
+    return sendError(reply, mapped.code, mapped.detail, mapped.headers);
+  });
+
+  return app;
+}
+
+export { HttpError };

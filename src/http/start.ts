@@ -1,0 +1,57 @@
+/** Starts a server for a project: core start-up, listening, graceful shutdown. */
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Cms } from '../core/cms.js';
+import { loadSettings } from '../core/settings.js';
+import type { PlainObject } from '../core/util.js';
+import { createLogger } from '../logging.js';
+import { buildServer } from './server.js';
+
+export interface StartOptions {
+  projectDir: string;
+  host?: string;
+  port?: number;
+  settings?: PlainObject;
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  cms: Cms;
+  app: FastifyInstance;
+  url: string;
+  port: number;
+  host: string;
+  startup: { entries: number; recovered: number; watching: boolean; ms: number };
+  /** Stops accepting requests, finishes those in flight, writes pending counters. */
+  close(): Promise<void>;
+}
+
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const started = Date.now();
+  const logger = options.logger ?? createLogger(loadSettings(options.projectDir, options.settings).log.level);
+  const cms = new Cms({ projectDir: options.projectDir, settings: options.settings, log: logger });
+  const app = await buildServer(cms, { logger: logger as FastifyBaseLogger });
+  const info = await cms.start();
+  const host = options.host ?? cms.settings.server.host;
+  const port = options.port ?? cms.settings.server.port;
+  await app.listen({ host, port });
+  const address = app.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+  let closing: Promise<void> | undefined;
+  return {
+    cms,
+    app,
+    url,
+    port: actualPort,
+    host,
+    startup: { ...info, ms: Date.now() - started },
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await cms.close();
+      })();
+      return closing;
+    },
+  };
+}

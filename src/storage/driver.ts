@@ -1,0 +1,69 @@
+/**
+ * The storage interface: everything the content core needs from a place that keeps entries.
+ * The file-system driver is the first implementation; another engine only has to honour this.
+ */
+import type { Fields, Serializer } from './serializers/index.js';
+
+export interface EntryFormat {
+  filename: string;
+  extension: string;
+  serializer: Serializer;
+}
+
+/** Decides the file name and serializer of an id (from the collections in the settings). */
+export type FormatResolver = (id: string) => EntryFormat;
+
+export interface FileStat {
+  mtimeMs: number;
+  ctimeMs: number;
+  atimeMs: number;
+  size: number;
+  ino: number;
+}
+
+export interface StoredEntry {
+  id: string;
+  fields: Fields;
+  stat: FileStat;
+}
+
+/** Applied to each entry file while a subtree is copied, before the copy becomes visible. */
+export type CopyTransform = (id: string, fields: Fields) => Fields;
+
+export interface StorageDriver {
+  /** Parsed fields and file facts of an entry, or undefined when it does not exist. */
+  read(id: string): Promise<StoredEntry | undefined>;
+  /** The raw text of an entry file (for content searches), or undefined. */
+  readRaw(id: string): Promise<string | undefined>;
+  stat(id: string): Promise<FileStat | undefined>;
+  /** Replaces (or creates) the entry file atomically; the entry's folder is created if needed. */
+  write(id: string, fields: Fields): Promise<FileStat>;
+  /** Moves an entry with all its children; the target must not exist. */
+  move(id: string, newId: string): Promise<void>;
+  /** Copies an entry with all its children; the copy appears at once, complete. */
+  copy(id: string, newId: string, transform: CopyTransform): Promise<void>;
+  /** Deletes an entry with all its children; it disappears at once. */
+  remove(id: string): Promise<void>;
+  /** Removes what an interrupted write left behind (temporary files); run before serving. */
+  recover(): Promise<number>;
+  /** Every entry id in the store below `under` (default: all; '' is never an entry). */
+  scan(under?: string): Promise<string[]>;
+  /**
+   * Maps a path reported by a file watcher (relative to the entries folder) to the id it touches;
+   * `entryFile` tells whether the path is that entry's own file (else a folder or another file).
+   */
+  idOfPath(relativePath: string): { id: string; entryFile: boolean } | undefined;
+  /** The folder (or other location) being served, for watchers and messages. */
+  readonly location: string;
+}
+
+/** A failure the store can explain to a client (target folder exists, id unsafe, …). */
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+  constructor(
+    message: string,
+    readonly reason: 'unsafe' | 'exists' | 'missing' | 'unreadable',
+  ) {
+    super(message);
+  }
+}
