@@ -1,0 +1,132 @@
+/** Test harness: real projects in temp folders, real servers on ephemeral loopback ports. */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { createLogger } from '../src/logging.js';
+import { startServer, type RunningServer } from '../src/http/start.js';
+import type { PlainObject } from '../src/core/util.js';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const DEMO_PROJECT = path.join(REPO_ROOT, 'project');
+export const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
+
+/** A fresh temp folder; with `fromDemo`, a copy of the bundled demo project (tokens excluded). */
+export function tempProject(fromDemo = false): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flextype-test-'));
+  if (fromDemo) {
+    cpSync(DEMO_PROJECT, dir, {
+      recursive: true,
+      filter: (src) => !src.includes(`${path.sep}tokens`) && !src.includes(`${path.sep}var`),
+    });
+  }
+  return dir;
+}
+
+export function removeProject(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Collects log lines in memory so tests can read what the server logged. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+    done();
+  }
+  get text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestServer {
+  server: RunningServer;
+  base: string;
+  projectDir: string;
+  token: string;
+  accessToken: string;
+  logs: LogCapture;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server on 127.0.0.1 with an ephemeral port and one unrestricted token.
+ * `settings` are deep-merged over the project's settings (e.g. { storage: { durable: false } }).
+ */
+export async function startTestServer(options: { projectDir?: string; fromDemo?: boolean; settings?: PlainObject; keepProject?: boolean; withToken?: boolean } = {}): Promise<TestServer> {
+  const projectDir = options.projectDir ?? tempProject(options.fromDemo ?? true);
+  const logs = new LogCapture();
+  const server = await startServer({
+    projectDir,
+    host: '127.0.0.1',
+    port: 0,
+    settings: { tokens: { hash_rounds: 4 }, ...(options.settings ?? {}) },
+    logger: createLogger('info', logs),
+  });
+  let token = '';
+  let accessToken = '';
+  if (options.withToken !== false) {
+    const created = await server.cms.tokens.create({ title: 'test token' });
+    token = created.token;
+    accessToken = created.access_token;
+  }
+  return {
+    server,
+    base: `${server.url}/api/v1`,
+    projectDir,
+    token,
+    accessToken,
+    logs,
+    async close() {
+      await server.close();
+      if (!options.keepProject && !options.projectDir) removeProject(projectDir);
+    },
+  };
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The parsed JSON body (undefined for an empty body). */
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests inspect arbitrary JSON shapes
+}
+
+/**
+ * One HTTP call. `query` is appended as-is (a string, so tests control bracket syntax exactly);
+ * `json` sends a JSON body, `form` a form-urlencoded string.
+ */
+export async function call(
+  base: string,
+  method: string,
+  endpoint: string,
+  init: { query?: string; json?: unknown; form?: string; headers?: Record<string, string>; raw?: string | Buffer } = {},
+): Promise<ApiResponse> {
+  const url = `${base}${endpoint}${init.query !== undefined ? `?${init.query}` : ''}`;
+  const headers: Record<string, string> = { ...(init.headers ?? {}) };
+  let body: string | Buffer | undefined;
+  if (init.json !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    body = JSON.stringify(init.json);
+  } else if (init.form !== undefined) {
+    headers['content-type'] ??= 'application/x-www-form-urlencoded';
+    body = init.form;
+  } else if (init.raw !== undefined) {
+    body = init.raw;
+  }
+  const response = await fetch(url, { method, headers, body });
+  const text = await response.text();
+  let parsed: unknown;
+  if (text !== '') {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+  }
+  return { status: response.status, headers: response.headers, text, body: parsed };
+}
+
+/** Encodes a value for a query string. */
+export const q = encodeURIComponent;
