@@ -52,6 +52,7 @@ export class Cms {
         cacheEnabled: this.settings.cache.enabled,
         maxEntries: this.settings.cache.max_entries,
         watch: this.settings.cache.watch,
+        watchMaxEntries: this.settings.cache.watch_max_entries,
         pollInterval: this.settings.cache.poll_interval,
       },
       options.log,
@@ -72,7 +73,7 @@ export class Cms {
   async start(): Promise<{ entries: number; recovered: number; watching: boolean }> {
     const recovered = await this.store.driver.recover();
     const entries = await this.store.warm();
-    const watching = this.store.startWatching();
+    const watching = await this.store.startWatching();
     return { entries, recovered, watching };
   }
 

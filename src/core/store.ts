@@ -4,8 +4,7 @@
  * picked up by a file watcher (or, where watching is unavailable, by re-checking file stats).
  */
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import type { CopyTransform, FileStat, StorageDriver, StoredEntry } from '../storage/driver.js';
+import type { CopyTransform, FileStat, StorageDriver, StorageWatcher, StoredEntry } from '../storage/driver.js';
 import type { Fields } from '../storage/serializers/index.js';
 import { isWithin, parentOf } from './ids.js';
 import { WriteLocks } from './locks.js';
@@ -32,6 +31,8 @@ export interface StoreOptions {
   cacheEnabled: boolean;
   maxEntries: number;
   watch: boolean;
+  /** Above this many entries, folders are not watched (memory); stats are checked instead. */
+  watchMaxEntries: number;
   pollInterval: number;
 }
 
@@ -59,8 +60,9 @@ export class ContentStore {
   private treeBuilt = 0;
   private treeVersion = 0;
   private treeLoading: Promise<void> | undefined;
-  private readonly descendantsMemo = new Map<string, { version: number; ids: string[] }>();
-  private watcher: FSWatcher | undefined;
+  private journal: TreeOp[] | undefined;
+  private readonly descendantsMemo = new Map<string, { version: number; items: readonly { id: string; depth: number }[] }>();
+  private watcher: StorageWatcher | undefined;
   private watching = false;
   private readonly pendingEvents = new Map<string, boolean>();
   private eventTimer: NodeJS.Timeout | undefined;
@@ -133,30 +135,25 @@ export class ContentStore {
   }
 
   /** Entry ids below `id` within `maxDepth` levels, in natural id order, with their depth. */
-  async descendants(id: string, maxDepth: number): Promise<{ id: string; depth: number }[]> {
+  async descendants(id: string, maxDepth: number): Promise<readonly { id: string; depth: number }[]> {
     await this.ensureTree();
     const key = `${maxDepth}\u0000${id}`;
     const memo = this.descendantsMemo.get(key);
-    let ids: string[];
-    if (memo && memo.version === this.treeVersion) {
-      ids = memo.ids;
-    } else {
-      ids = [];
-      const walk = (parent: string, depth: number) => {
-        const kids = this.children!.get(parent);
-        if (!kids || depth > maxDepth) return;
-        for (const child of kids) {
-          if (this.entryIds!.has(child)) ids.push(child);
-          walk(child, depth + 1);
-        }
-      };
-      walk(id, 1);
-      ids.sort(collator.compare);
-      if (this.descendantsMemo.size > 256) this.descendantsMemo.clear();
-      this.descendantsMemo.set(key, { version: this.treeVersion, ids });
-    }
-    const base = id === '' ? 0 : id.split('/').length;
-    return ids.map((child) => ({ id: child, depth: child.split('/').length - base }));
+    if (memo && memo.version === this.treeVersion) return memo.items;
+    const items: { id: string; depth: number }[] = [];
+    const walk = (parent: string, depth: number) => {
+      const kids = this.children!.get(parent);
+      if (!kids || depth > maxDepth) return;
+      for (const child of kids) {
+        if (this.entryIds!.has(child)) items.push({ id: child, depth });
+        walk(child, depth + 1);
+      }
+    };
+    walk(id, 1);
+    items.sort((a, b) => collator.compare(a.id, b.id));
+    if (this.descendantsMemo.size > 256) this.descendantsMemo.clear();
+    this.descendantsMemo.set(key, { version: this.treeVersion, items });
+    return items;
   }
 
   /** True when `id` is an entry or a folder leading to entries (a collection can be listed). */
@@ -192,23 +189,45 @@ export class ContentStore {
   }
 
   private async ensureTree(): Promise<void> {
-    const stale = !this.watching && Date.now() - this.treeBuilt > this.options.pollInterval;
-    if (this.children && !stale) return;
-    if (!this.treeLoading) {
-      this.treeLoading = this.loadTree().finally(() => (this.treeLoading = undefined));
+    if (this.children) {
+      // Without a watcher, rescan in the background and answer from the current tree meanwhile.
+      const stale = !this.watching && Date.now() - this.treeBuilt > this.options.pollInterval;
+      if (stale && !this.treeLoading) void this.reloadTree().catch((err: Error) => this.log?.warn({ err: err.message }, 'rescan failed'));
+      return;
     }
-    await this.treeLoading;
+    await this.reloadTree();
+  }
+
+  private reloadTree(): Promise<void> {
+    this.treeLoading ??= this.loadTree().finally(() => (this.treeLoading = undefined));
+    return this.treeLoading;
   }
 
   private async loadTree(): Promise<void> {
-    const ids = await this.driver.scan();
-    const children = new Map<string, Set<string>>();
-    const entryIds = new Set<string>();
-    for (const id of ids) addToTree(children, entryIds, id);
-    this.children = children;
-    this.entryIds = entryIds;
-    this.treeBuilt = Date.now();
-    this.treeVersion++;
+    // Changes made while the scan runs are journaled and replayed on the new tree.
+    this.journal = [];
+    try {
+      const ids = await this.driver.scan();
+      const children = new Map<string, Set<string>>();
+      const entryIds = new Set<string>();
+      for (const id of ids) addToTree(children, entryIds, id);
+      for (const op of this.journal) op(children, entryIds);
+      this.children = children;
+      this.entryIds = entryIds;
+      this.treeBuilt = Date.now();
+      this.treeVersion++;
+    } finally {
+      this.journal = undefined;
+    }
+  }
+
+  /** Applies a change to the id tree now, and to a tree being rebuilt once it is ready. */
+  private mutateTree(op: TreeOp): void {
+    if (this.children) {
+      op(this.children, this.entryIds!);
+      this.treeVersion++;
+    }
+    this.journal?.push(op);
   }
 
   /** Builds the id tree now (e.g. at start-up), so the first collection query is fast. */
@@ -223,10 +242,7 @@ export class ContentStore {
     this.touch(id);
     const stat = await this.driver.write(id, fields);
     const entry = this.remember({ id, fields, stat });
-    if (this.children && !this.entryIds!.has(id)) {
-      addToTree(this.children, this.entryIds!, id);
-      this.treeVersion++;
-    }
+    if (!this.entryIds?.has(id)) this.mutateTree((children, entryIds) => addToTree(children, entryIds, id));
     return entry;
   }
 
@@ -236,24 +252,28 @@ export class ContentStore {
     await this.driver.move(id, newId);
     this.forgetSubtree(id);
     this.forgetSubtree(newId);
-    this.children = undefined; // rebuilt on next collection query
+    const moved = await this.driver.scan(newId);
+    this.mutateTree((children, entryIds) => {
+      removeSubtreeFromTree(children, entryIds, id);
+      for (const found of moved) addToTree(children, entryIds, found);
+    });
   }
 
   async copy(id: string, newId: string, transform: CopyTransform): Promise<void> {
     this.touch(newId);
     await this.driver.copy(id, newId, transform);
     this.forgetSubtree(newId);
-    this.children = undefined;
+    const copied = await this.driver.scan(newId);
+    this.mutateTree((children, entryIds) => {
+      for (const found of copied) addToTree(children, entryIds, found);
+    });
   }
 
   async remove(id: string): Promise<void> {
     this.touch(id);
     await this.driver.remove(id);
     this.forgetSubtree(id);
-    if (this.children) {
-      removeSubtreeFromTree(this.children, this.entryIds!, id);
-      this.treeVersion++;
-    }
+    this.mutateTree((children, entryIds) => removeSubtreeFromTree(children, entryIds, id));
   }
 
   private forgetSubtree(id: string): void {
@@ -275,20 +295,24 @@ export class ContentStore {
 
   // ---- watching for edits outside the API ---------------------------------------------------
 
-  /** Starts the watcher; returns false (and falls back to stat checks) when it is unavailable. */
-  startWatching(): boolean {
-    if (!this.options.watch || !this.options.cacheEnabled) return false;
+  /** Starts watching for outside edits; returns false (stat checks instead) when unavailable. */
+  async startWatching(): Promise<boolean> {
+    if (!this.options.watch || !this.options.cacheEnabled || !this.driver.watch) return false;
+    const size = this.entryIds?.size ?? 0;
+    if (size > this.options.watchMaxEntries) {
+      this.log?.info({ entries: size, limit: this.options.watchMaxEntries }, 'large project: checking file stats instead of watching');
+      return false;
+    }
     try {
-      this.watcher = watch(this.driver.location, { recursive: true, persistent: false }, (_event, filename) => {
-        if (typeof filename === 'string') this.onFsEvent(filename);
-      });
-      this.watcher.on('error', (err) => {
-        this.log?.warn({ err: err.message }, 'file watcher failed; falling back to checking file stats');
-        this.stopWatching();
-      });
+      this.watcher = await this.driver.watch(
+        (relativePath) => this.onFsEvent(relativePath),
+        (err) => this.log?.warn({ err: err.message }, 'file watcher problem'),
+      );
       this.watching = true;
     } catch (err) {
+      // E.g. the inotify watch limit: fall back to checking stats.
       this.log?.warn({ err: (err as Error).message }, 'file watching unavailable; checking file stats instead');
+      this.watcher = undefined;
       this.watching = false;
     }
     return this.watching;
@@ -341,14 +365,9 @@ export class ContentStore {
     const stat = await this.driver.stat(id);
     const cached = this.cache.get(id);
     if (cached && !(stat && sameFile(stat, cached.stat))) this.cache.delete(id);
-    if (!this.children || id === '') return;
-    if (stat && !this.entryIds!.has(id)) {
-      addToTree(this.children, this.entryIds!, id);
-      this.treeVersion++;
-    } else if (!stat && this.entryIds!.has(id)) {
-      this.entryIds!.delete(id);
-      this.treeVersion++;
-    }
+    if (id === '') return;
+    if (stat && !this.entryIds?.has(id)) this.mutateTree((children, entryIds) => addToTree(children, entryIds, id));
+    else if (!stat && this.entryIds?.has(id)) this.mutateTree((_children, entryIds) => entryIds.delete(id));
   }
 
   /** A folder appeared, vanished or was renamed on disk: rescan that part of the tree. */
@@ -361,14 +380,16 @@ export class ContentStore {
     }
     await this.locks.withTree(async () => {
       this.forgetSubtree(id);
-      if (!this.children) return;
       const ids = await this.driver.scan(id);
-      removeSubtreeFromTree(this.children, this.entryIds!, id);
-      for (const found of ids) addToTree(this.children, this.entryIds!, found);
-      this.treeVersion++;
+      this.mutateTree((children, entryIds) => {
+        removeSubtreeFromTree(children, entryIds, id);
+        for (const found of ids) addToTree(children, entryIds, found);
+      });
     });
   }
 }
+
+type TreeOp = (children: Map<string, Set<string>>, entryIds: Set<string>) => void;
 
 function sameFile(a: FileStat, b: FileStat): boolean {
   return a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.size === b.size;

@@ -76,8 +76,9 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
     }
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     applyCors(cms, request, reply);
+    done();
   });
 
   app.options('*', async (request, reply) => {

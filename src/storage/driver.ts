@@ -53,8 +53,17 @@ export interface StorageDriver {
    * `entryFile` tells whether the path is that entry's own file (else a folder or another file).
    */
   idOfPath(relativePath: string): { id: string; entryFile: boolean } | undefined;
+  /**
+   * Reports changes made behind the store's back (an editor, `git pull`) as paths relative to the
+   * location, for `idOfPath`. Optional: without it the store re-checks file stats instead.
+   */
+  watch?(listener: (relativePath: string) => void, onError: (err: Error) => void): Promise<StorageWatcher>;
   /** The folder (or other location) being served, for watchers and messages. */
   readonly location: string;
+}
+
+export interface StorageWatcher {
+  close(): void;
 }
 
 /** A failure the store can explain to a client (target folder exists, id unsafe, …). */

@@ -1,6 +1,6 @@
 /** File-system storage: one folder per entry, one file per folder, atomic replace on every write. */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, promises as fs, type Dirent } from 'node:fs';
+import { constants as fsConstants, promises as fs, watch as watchFolder, type Dirent, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { DecodeError, type Fields } from './serializers/index.js';
 import {
@@ -10,6 +10,7 @@ import {
   type FileStat,
   type FormatResolver,
   type StorageDriver,
+  type StorageWatcher,
   type StoredEntry,
 } from './driver.js';
 
@@ -334,5 +335,73 @@ export class FsDriver implements StorageDriver {
     const dirId = parts.slice(0, -1).join('/');
     if (dirId !== '' && last === this.fileName(this.resolveFormat(dirId))) return { id: dirId, entryFile: true };
     return { id: parts.join('/'), entryFile: false };
+  }
+
+  /**
+   * One inotify watch per folder (Node's recursive mode costs several times more memory per
+   * folder); folders appearing later are added, vanished ones dropped.
+   */
+  async watch(listener: (relativePath: string) => void, onError: (err: Error) => void): Promise<StorageWatcher> {
+    const root = this.location;
+    const watchers = new Map<string, FSWatcher>();
+    let closed = false;
+    const drop = (relDir: string) => {
+      for (const [key, watcher] of watchers) {
+        if (key === relDir || key.startsWith(relDir + path.sep)) {
+          watcher.close();
+          watchers.delete(key);
+        }
+      }
+    };
+    const add = async (relDir: string): Promise<void> => {
+      if (closed || watchers.has(relDir)) return;
+      const abs = relDir === '' ? root : path.join(root, relDir);
+      let watcher: FSWatcher;
+      try {
+        watcher = watchFolder(abs, { persistent: false }, (_event, filename) => {
+          const rel = filename ? (relDir === '' ? filename : path.join(relDir, filename)) : relDir;
+          listener(rel);
+          if (filename && !filename.startsWith('.')) void follow(rel);
+        });
+      } catch (err) {
+        if (isMissing(err)) return;
+        throw err;
+      }
+      watcher.on('error', () => drop(relDir));
+      watchers.set(relDir, watcher);
+      let dirents: Dirent[];
+      try {
+        dirents = await fs.readdir(abs, { withFileTypes: true });
+      } catch (err) {
+        if (isMissing(err)) return drop(relDir);
+        throw err;
+      }
+      for (const dirent of dirents) {
+        if (dirent.isDirectory() && !dirent.name.startsWith('.')) await add(relDir === '' ? dirent.name : path.join(relDir, dirent.name));
+      }
+    };
+    // A name changed inside a watched folder: start watching a new folder, stop for a vanished one.
+    const follow = async (rel: string) => {
+      try {
+        const stat = await fs.lstat(path.join(root, rel));
+        if (stat.isDirectory()) await add(rel);
+      } catch (err) {
+        if (isMissing(err)) drop(rel);
+        else onError(err as Error);
+      }
+    };
+    const close = () => {
+      closed = true;
+      for (const watcher of watchers.values()) watcher.close();
+      watchers.clear();
+    };
+    await this.root();
+    try {
+      await add('');
+    } catch (err) {
+      close();
+      throw err;
+    }
+    return { close };
   }
 }
