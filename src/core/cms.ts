@@ -32,7 +32,10 @@ export class Cms {
   readonly entries: EntriesService;
   readonly tokens: TokensService;
 
+  private readonly log: CmsOptions['log'];
+
   constructor(options: CmsOptions) {
+    this.log = options.log;
     this.projectDir = path.resolve(options.projectDir);
     this.settings = loadSettings(this.projectDir, options.settings);
     this.registry = new Registry(loadManifest(), this.settings);
@@ -74,6 +77,10 @@ export class Cms {
     const recovered = await this.store.driver.recover();
     const entries = await this.store.warm();
     const watching = await this.store.startWatching();
+    if (this.settings.cache.preload) {
+      // In the background: the server answers meanwhile, reading files on demand.
+      void this.store.preload().catch((err: Error) => this.log?.warn({ err: err.message }, 'preload stopped'));
+    }
     return { entries, recovered, watching };
   }
 

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
 import { getSerializer, serializerNames } from '../storage/serializers/index.js';
+import { parseYaml } from '../storage/serializers/yaml.js';
 import { deepFreeze, deepMerge, getPath, isPlainObject, type PlainObject } from './util.js';
 
 export interface CollectionSettings {
@@ -41,7 +41,7 @@ export interface Settings {
   };
   query: { max_depth: number; max_pattern_length: number; max_items: number };
   storage: { durable: boolean };
-  cache: { enabled: boolean; max_entries: number; watch: boolean; watch_max_entries: number; poll_interval: number };
+  cache: { enabled: boolean; preload: boolean; max_entries: number; watch: boolean; watch_max_entries: number; poll_interval: number };
   tokens: { calls_flush_interval: number; hash_rounds: number };
   security: { auth_failures_per_minute: number; auth_block_seconds: number };
   log: { level: string };
@@ -72,7 +72,7 @@ function readYamlMap(file: string, required: boolean): PlainObject {
   }
   let parsed: unknown;
   try {
-    parsed = YAML.parse(text);
+    parsed = parseYaml(text);
   } catch (err) {
     throw new SettingsError(`${file} is not valid YAML: ${(err as Error).message}`);
   }
@@ -99,7 +99,7 @@ function validate(settings: PlainObject): asserts settings is Settings {
   for (const key of ['server.host', 'server.cache_control', 'entries.directory', 'timezone', 'log.level']) {
     expect(settings, key, 'string', problems);
   }
-  for (const key of ['cors.enabled', 'storage.durable', 'cache.enabled', 'cache.watch']) {
+  for (const key of ['cors.enabled', 'storage.durable', 'cache.enabled', 'cache.preload', 'cache.watch']) {
     expect(settings, key, 'boolean', problems);
   }
   for (const api of ['entries', 'tokens', 'registry', 'cache']) expect(settings, `api.${api}.enabled`, 'boolean', problems);

@@ -163,12 +163,12 @@ export class ContentStore {
     return this.entryIds!.has(id) || this.children!.has(id) || (await this.has(id));
   }
 
-  /** Loads many entries, a bounded number of files at a time. */
-  async getMany(ids: string[]): Promise<CachedEntry[]> {
-    const out: (CachedEntry | undefined)[] = new Array(ids.length);
+  /** Loads many entries (aligned with `targets`; undefined where unreadable), a bounded number of files at a time. */
+  async getMany(targets: readonly { id: string }[]): Promise<(CachedEntry | undefined)[]> {
+    const out: (CachedEntry | undefined)[] = new Array(targets.length);
     const missing: number[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const hit = this.watching ? this.cache.get(ids[i]!) : undefined;
+    for (let i = 0; i < targets.length; i++) {
+      const hit = this.watching ? this.cache.get(targets[i]!.id) : undefined;
       if (hit) out[i] = hit;
       else missing.push(i);
     }
@@ -176,16 +176,17 @@ export class ContentStore {
     for (let start = 0; start < missing.length; start += width) {
       await Promise.all(
         missing.slice(start, start + width).map(async (i) => {
+          const id = targets[i]!.id;
           try {
-            out[i] = await this.get(ids[i]!);
+            out[i] = await this.get(id);
           } catch (err) {
             // An unparsable file is skipped in collections (and logged), not fatal to the query.
-            this.log?.warn({ id: ids[i], err: (err as Error).message }, 'entry skipped');
+            this.log?.warn({ id, err: (err as Error).message }, 'entry skipped');
           }
         }),
       );
     }
-    return out.filter((e): e is CachedEntry => e !== undefined);
+    return out;
   }
 
   private async ensureTree(): Promise<void> {
@@ -229,6 +230,25 @@ export class ContentStore {
     }
     this.journal?.push(op);
   }
+
+  /**
+   * Parses every entry into the cache, a slice at a time, yielding to requests in between, so the
+   * first collection query does not pay for reading the whole tree. Stops early when closed.
+   */
+  async preload(): Promise<number> {
+    if (!this.options.cacheEnabled) return 0;
+    await this.ensureTree();
+    const targets = [...this.entryIds!].slice(0, this.options.maxEntries).map((id) => ({ id }));
+    let loaded = 0;
+    for (let start = 0; start < targets.length && !this.preloadStopped; start += 256) {
+      const slice = await this.getMany(targets.slice(start, start + 256));
+      loaded += slice.filter((entry) => entry !== undefined).length;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return loaded;
+  }
+
+  private preloadStopped = false;
 
   /** Builds the id tree now (e.g. at start-up), so the first collection query is fast. */
   async warm(): Promise<number> {
@@ -319,6 +339,7 @@ export class ContentStore {
   }
 
   stopWatching(): void {
+    this.preloadStopped = true;
     this.watcher?.close();
     this.watcher = undefined;
     this.watching = false;

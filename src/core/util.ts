@@ -32,6 +32,30 @@ export function hasPath(source: unknown, path: string): boolean {
   return true;
 }
 
+/** Marks a missing value in compiled path lookups (distinct from a stored null or undefined). */
+export const MISSING: unique symbol = Symbol('missing');
+
+/** Compiles a dot path once into a lookup; MISSING when a step does not exist. */
+export function compilePath(path: string): (source: unknown) => unknown {
+  const parts = path.split('.');
+  if (parts.some((part) => FORBIDDEN_KEYS.has(part))) return () => MISSING;
+  if (parts.length === 1) {
+    const key = parts[0]!;
+    return (source) =>
+      source !== null && typeof source === 'object' && Object.prototype.hasOwnProperty.call(source, key)
+        ? (source as PlainObject)[key]
+        : MISSING;
+  }
+  return (source) => {
+    let current: unknown = source;
+    for (const part of parts) {
+      if (current === null || typeof current !== 'object' || !Object.prototype.hasOwnProperty.call(current, part)) return MISSING;
+      current = (current as PlainObject)[part];
+    }
+    return current;
+  };
+}
+
 /** Sets `a.b.c`, creating plain objects on the way. */
 export function setPath(target: PlainObject, path: string, value: unknown): void {
   const parts = path.split('.');

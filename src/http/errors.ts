@@ -18,6 +18,8 @@ export const ERRORS = {
   method_not_allowed: { status: 405, title: 'Method Not Allowed', message: 'The method is not allowed for the requested endpoint' },
   precondition_failed: { status: 412, title: 'Precondition Failed', message: 'The resource has changed since it was last read' },
   payload_too_large: { status: 413, title: 'Payload Too Large', message: 'The request body is larger than allowed' },
+  request_timeout: { status: 408, title: 'Request Timeout', message: 'The request took too long to arrive' },
+  headers_too_large: { status: 431, title: 'Request Header Fields Too Large', message: 'The request line or headers are larger than allowed' },
   unsupported_media_type: { status: 415, title: 'Unsupported Media Type', message: 'Send JSON or form-urlencoded bodies' },
   too_many_requests: { status: 429, title: 'Too Many Requests', message: 'Too many failed authentication attempts' },
   internal: { status: 500, title: 'Internal Server Error', message: 'Something went wrong on the server' },

@@ -2,11 +2,12 @@
  * The HTTP server: decoding (brackets, JSON, forms), CORS, the routes of the four APIs, and one
  * error path that answers every failure with the seed's JSON body.
  */
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Cms } from '../core/cms.js';
 import { createGuard, FailureBrake } from './auth.js';
 import { decodeBrackets, decodeJson, decodeQuery, decodeUtf8, type DecodeLimits } from './body.js';
-import { HttpError, sendError, toHttpError } from './errors.js';
+import { ERRORS, errorBody, HttpError, sendError, toHttpError, type HttpErrorCode } from './errors.js';
 import { createReplier } from './reply.js';
 import { CACHE_PATHS, cacheRoutes } from './routes/cache.js';
 import { ENTRIES_PATHS, entriesRoutes } from './routes/entries.js';
@@ -19,9 +20,51 @@ export interface ServerOptions {
   logger?: FastifyBaseLogger;
 }
 
-/** Removes credentials from a URL before it is logged. */
+const SECRET_PARAMS = new Set(['token', 'access_token', 'string', 'hash']);
+
+/** The parameter name as the query parser sees it: percent-decoded, without brackets. */
+function paramName(rawKey: string): string {
+  let key = rawKey.replace(/\+/g, ' ');
+  try {
+    key = decodeURIComponent(key);
+  } catch {
+    // Left as is: the parser keeps undecodable keys verbatim too.
+  }
+  return key.split('[')[0]!.toLowerCase();
+}
+
+/** Removes credentials from a URL before it is logged (also when the key is percent-encoded). */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:token|access_token|string|hash)=)[^&]*/gi, '$1[redacted]');
+  const at = url.indexOf('?');
+  if (at === -1) return url;
+  const query = url
+    .slice(at + 1)
+    .split('&')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const rawKey = eq === -1 ? part : part.slice(0, eq);
+      return SECRET_PARAMS.has(paramName(rawKey)) ? `${rawKey}=[redacted]` : part;
+    })
+    .join('&');
+  return `${url.slice(0, at)}?${query}`;
+}
+
+/**
+ * Requests Node refuses before routing (headers or URL over its size limit, a malformed request
+ * line) are answered with the seed's JSON body too, not Fastify's own error shape.
+ */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: HttpErrorCode =
+    err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'bad_request';
+  const body = errorBody(code);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${ERRORS[code].status} ${ERRORS[code].title}\r\nConnection: close\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }
 
 function applyCors(cms: Cms, request: FastifyRequest, reply: FastifyReply): void {
@@ -57,6 +100,7 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',
     return503OnClosing: true,
+    clientErrorHandler,
     forceCloseConnections: 'idle',
   });
 

@@ -99,9 +99,12 @@ export class FsDriver implements StorageDriver {
     const { file } = this.fileOf(id);
     try {
       const s = await fs.lstat(file);
-      return s.isFile() ? toStat(s) : undefined;
+      if (!s.isFile()) return undefined;
+      // A folder link on the way may lead outside the entries folder: then there is no entry here.
+      await this.assertInside(file);
+      return toStat(s);
     } catch (err) {
-      if (isMissing(err)) return undefined;
+      if (isMissing(err) || (err instanceof StorageError && err.reason === 'unsafe')) return undefined;
       throw err;
     }
   }

@@ -2,7 +2,6 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { startServer } from '../../http/start.js';
 import { CliFailure, color, printLine } from '../output.js';
 import { pidFileOf, projectDirOf } from '../project.js';
 
@@ -23,6 +22,8 @@ export function registerServe(program: Command): void {
     .action(async (options: { project?: string; host?: string; port?: string }) => {
       const projectDir = projectDirOf(options);
       mkdirSync(path.join(projectDir, 'entries'), { recursive: true });
+      // Loaded here, not at the top: the HTTP stack would slow every other command's start-up.
+      const { startServer } = await import('../../http/start.js');
       const server = await startServer({
         projectDir,
         host: options.host ?? process.env['FLEXTYPE_HOST'] ?? undefined,

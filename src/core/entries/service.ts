@@ -75,7 +75,10 @@ export class EntriesService {
   }
 
   async has(rawId: unknown): Promise<boolean> {
-    return (await this.readEntry(this.id(rawId))) !== undefined;
+    // Token ids are no entries here: "no", not an error (a malformed id still is one).
+    const id = normalizeId(rawId, this.idLimits, false, 'id');
+    if (isTokenId(id)) return false;
+    return (await this.readEntry(id)) !== undefined;
   }
 
   async fetch(rawId: unknown, rawOptions: unknown): Promise<FetchResult> {
@@ -99,8 +102,9 @@ export class EntriesService {
   async create(rawId: unknown, rawData: unknown): Promise<CachedEntry> {
     const id = this.id(rawId);
     const data = asDataMap(rawData, false);
-    await this.assertParent(id, 'id');
     return this.store.locks.withEntry(id, async () => {
+      // Checked under the lock: a parent moved or deleted meanwhile must not get an orphan child.
+      await this.assertParent(id, 'id');
       if (await this.store.has(id)) throw badRequest(`entry "${id}" already exists`);
       const now = nowForStorage();
       const visibility = typeof data['visibility'] === 'string' && VISIBILITY.has(data['visibility']) ? data['visibility'] : 'visible';
@@ -114,7 +118,8 @@ export class EntriesService {
         routable: data['routable'] ?? true,
         visibility,
       };
-      return this.store.write(id, fields);
+      // A folder link on the way out of entries/ is refused by the store: a 400, not a 500.
+      return this.store.write(id, fields).catch((err) => this.mapStorageError(err));
     });
   }
 

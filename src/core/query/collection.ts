@@ -1,6 +1,5 @@
 /** Runs a collection query: find (which entries) → load → filter (which items, in which order). */
-import type { ContentStore } from '../store.js';
-import { isWithin } from '../ids.js';
+import type { CachedEntry, ContentStore } from '../store.js';
 import type { PlainObject } from '../util.js';
 import { filterCollection, type FilterLimits, type FilterResult, type Item } from './filter.js';
 import { planFind, type FindLimits } from './find.js';
@@ -21,14 +20,16 @@ export type QueryLimits = FindLimits & FilterLimits;
 export async function runCollectionQuery(store: ContentStore, query: CollectionQuery, limits: QueryLimits): Promise<FilterResult> {
   const plan = planFind(query.find, limits);
   const prefixLength = query.base === '' ? 0 : query.base.length + 1;
-  const candidates = (await store.descendants(query.base, plan.maxDepth)).filter(
-    (c) => isWithin(c.id, query.base) && !(query.hidden && query.hidden(c.id)),
-  );
-  const entries = await store.getMany(candidates.map((c) => c.id));
-  const depthOf = new Map(candidates.map((c) => [c.id, c.depth]));
-  let accepted = entries.filter((entry) =>
-    plan.accept({ id: entry.id, depth: depthOf.get(entry.id) ?? 1, stat: entry.stat }, entry.id.slice(prefixLength)),
-  );
+  const candidates = await store.descendants(query.base, plan.maxDepth);
+  const entries = await store.getMany(candidates);
+  const keyOf = query.keyOf;
+  let accepted: CachedEntry[] = [];
+  for (let i = 0; i < candidates.length; i++) {
+    const entry = entries[i];
+    if (!entry || (query.hidden && query.hidden(entry.id))) continue;
+    if (!plan.trivial && !plan.accept({ id: entry.id, depth: candidates[i]!.depth, stat: entry.stat }, entry.id.slice(prefixLength))) continue;
+    accepted.push(entry);
+  }
   if (plan.content) {
     const { contains, notContains } = plan.content;
     const keep = await Promise.all(
@@ -41,9 +42,8 @@ export async function runCollectionQuery(store: ContentStore, query: CollectionQ
   }
   if (plan.sort) {
     const { key, descending } = plan.sort;
-    accepted = [...accepted].sort((a, b) => (descending ? b.stat[key] - a.stat[key] : a.stat[key] - b.stat[key]));
+    accepted.sort((a, b) => (descending ? b.stat[key] - a.stat[key] : a.stat[key] - b.stat[key]));
   }
-  const keyOf = query.keyOf ?? ((id: string) => id);
-  const items: Item[] = accepted.map((entry) => ({ id: keyOf(entry.id), data: entry.view }));
+  const items: Item[] = accepted.map((entry) => ({ id: keyOf ? keyOf(entry.id) : entry.id, data: entry.view }));
   return filterCollection(items, query.filter, limits);
 }

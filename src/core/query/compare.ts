@@ -2,9 +2,15 @@
 
 const NUMERIC = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?\s*$/i;
 
+/** Could this string be numeric? A cheap first-character check before the regular expression. */
+function maybeNumeric(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46 || c === 32 || c === 9;
+}
+
 export function asNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string' && NUMERIC.test(value)) return Number(value);
+  if (typeof value === 'string' && maybeNumeric(value) && NUMERIC.test(value)) return Number(value);
   return undefined;
 }
 

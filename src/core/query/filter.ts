@@ -3,7 +3,7 @@
  * applied to a collection's items or, for only/except, to a single entry's fields.
  */
 import { badRequest } from '../errors.js';
-import { getPath, hasPath, isPlainObject, setPath, type PlainObject } from '../util.js';
+import { compilePath, getPath, hasPath, isPlainObject, MISSING, setPath, type PlainObject } from '../util.js';
 import { asNumber } from './compare.js';
 import { fieldList } from './options.js';
 import { compileWhere, type WhereLimits } from './where.js';
@@ -94,13 +94,49 @@ function parseSort(raw: unknown): { key: string; descending: boolean } {
   return { key: raw['key'], descending: direction.toUpperCase() === 'DESC' };
 }
 
-/** Stable sort on a dot path: numbers numerically, text case-insensitively, missing as empty. */
-export function sortItems<T>(items: T[], keyOf: (item: T) => unknown, descending: boolean): T[] {
-  const keyed = items.map((item, index) => ({ item, index, key: sortKeyOf(keyOf(item)) }));
-  keyed.sort((a, b) => {
+/** Sort keys per (immutable) entry view and key path, so repeated queries skip the conversions. */
+const sortKeyCache = new WeakMap<object, Map<string, SortKey>>();
+
+function cachedSortKey(data: PlainObject, key: string, lookup: (source: unknown) => unknown): SortKey {
+  let perView = sortKeyCache.get(data);
+  if (!perView) sortKeyCache.set(data, (perView = new Map()));
+  let sortKey = perView.get(key);
+  if (!sortKey) {
+    const value = lookup(data);
+    perView.set(key, (sortKey = sortKeyOf(value === MISSING ? undefined : value)));
+  }
+  return sortKey;
+}
+
+/**
+ * Stable sort on a dot path: numbers numerically, text case-insensitively, missing as empty.
+ * With `keep` (offset + limit) far below the item count, only the first `keep` are selected.
+ */
+export function sortItems(items: Item[], key: string, descending: boolean, keep = Infinity): Item[] {
+  const lookup = compilePath(key);
+  const keyed = items.map((item, index) => ({ item, index, key: cachedSortKey(item.data, key, lookup) }));
+  const order = (a: (typeof keyed)[number], b: (typeof keyed)[number]) => {
     const c = compareKeys(a.key, b.key);
     return (descending ? -c : c) || a.index - b.index;
-  });
+  };
+  if (keep * 8 < keyed.length) {
+    // Partial selection: a small sorted buffer, binary insertion; O(n log keep).
+    const best: typeof keyed = [];
+    for (const candidate of keyed) {
+      if (best.length === keep && order(candidate, best[keep - 1]!) >= 0) continue;
+      let low = 0;
+      let high = best.length;
+      while (low < high) {
+        const mid = (low + high) >> 1;
+        if (order(candidate, best[mid]!) < 0) high = mid;
+        else low = mid + 1;
+      }
+      best.splice(low, 0, candidate);
+      if (best.length > keep) best.pop();
+    }
+    return best.map((k) => k.item);
+  }
+  keyed.sort(order);
   return keyed.map((k) => k.item);
 }
 
@@ -143,7 +179,12 @@ export function filterCollection(items: Item[], filter: PlainObject | undefined,
 
   let current = only || except ? items.map((item) => ({ id: item.id, data: project(item.data, only, except) })) : items;
   if (where) current = current.filter((item) => where(item.data));
-  if (sort) current = sortItems(current, (item) => getPath(item.data, sort.key), sort.descending);
+  const total = current.length;
+  if (sort) {
+    // Without grouping, only offset + limit items can ever be answered: select just those.
+    const keep = groupBy === undefined && limit !== undefined && mode === 'all' ? offset + limit : Infinity;
+    current = sortItems(current, sort.key, sort.descending, keep);
+  }
 
   if (groupBy !== undefined) {
     // Grouping keeps the sorted order inside each group; offset, limit and return act on groups.
@@ -161,7 +202,6 @@ export function filterCollection(items: Item[], filter: PlainObject | undefined,
     return { kind: 'groups', groups: pick(list, mode, count), total };
   }
 
-  const total = current.length;
   current = current.slice(offset, limit === undefined ? undefined : offset + limit);
   if (mode === 'first' || mode === 'last' || (mode === 'random' && count === undefined)) {
     const chosen = mode === 'first' ? current[0] : mode === 'last' ? current[current.length - 1] : current[Math.floor(Math.random() * current.length)];

@@ -17,6 +17,8 @@ export interface FindCandidate {
 
 export interface FindPlan {
   maxDepth: number;
+  /** True when `accept` admits every candidate within `maxDepth` (nothing to check per entry). */
+  trivial: boolean;
   /** Cheap checks on ids and file facts; `relativeId` is the id below the collection's id. */
   accept(candidate: FindCandidate, relativeId: string): boolean;
   /** Raw-content checks, when asked for (need the file text). */
@@ -84,8 +86,10 @@ export function planFind(find: PlainObject, limits: FindLimits): FindPlan {
     }
     return true;
   };
+  const trivial = find['depth'] === undefined && !date && !size && exclude.length === 0 && paths.length === 0;
   return {
     maxDepth,
+    trivial,
     content: contains.length + notContains.length > 0 ? { contains, notContains } : undefined,
     sort,
     accept: accepts,

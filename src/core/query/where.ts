@@ -4,7 +4,7 @@
  */
 import { parseDate, toTimestamp } from '../dates.js';
 import { badRequest } from '../errors.js';
-import { getPath, hasPath, isPlainObject } from '../util.js';
+import { compilePath, isPlainObject, MISSING } from '../util.js';
 import { asNumber, coerceTo, compareValues, looseEquals } from './compare.js';
 import { compileSafeRegex } from './regex.js';
 
@@ -56,17 +56,22 @@ function compileCondition(raw: Record<string, unknown>, where: string, limits: W
   if (!operator) throw badRequest(`${where}: unknown operator "${rawOperator}" (known: ${OPERATORS.join(', ')})`);
   if (!('value' in raw)) throw badRequest(`${where}: "value" is missing`);
   const value = raw['value'];
-  const field = (item: Record<string, unknown>) => getPath(item, key);
-  const present = (item: Record<string, unknown>) => hasPath(item, key);
-  const order = (sign: (n: number) => boolean): Predicate => (item) => {
-    if (!present(item)) return false;
-    const f = field(item);
-    if (f === null || typeof f === 'object') return false;
-    return sign(compareValues(f, coerceTo(f, value)));
+  const lookup = compilePath(key);
+  // Every operator sees only entries that have the key: a missing key never matches.
+  const on = (test: (field: unknown) => boolean): Predicate => (item) => {
+    const f = lookup(item);
+    return f !== MISSING && test(f);
   };
+  // The query value as a number, computed once: the common case (numeric field) skips coercion.
+  const numericValue = asNumber(value);
+  const order = (sign: (n: number) => boolean): Predicate =>
+    on((f) => {
+      if (typeof f === 'number' && numericValue !== undefined) return sign(f < numericValue ? -1 : f > numericValue ? 1 : 0);
+      return f !== null && typeof f !== 'object' && sign(compareValues(f, coerceTo(f, value)));
+    });
   switch (operator) {
-    case 'eq': return (item) => present(item) && looseEquals(field(item), value);
-    case 'neq': return (item) => present(item) && !looseEquals(field(item), value);
+    case 'eq': return on((f) => f === value || looseEquals(f, value));
+    case 'neq': return on((f) => f !== value && !looseEquals(f, value));
     case 'lt': return order((n) => n < 0);
     case 'lte': return order((n) => n <= 0);
     case 'gt': return order((n) => n > 0);
@@ -76,49 +81,38 @@ function compileCondition(raw: Record<string, unknown>, where: string, limits: W
       const list = asList(value);
       if (!list) throw badRequest(`${where}: "${rawOperator}" needs a list as value`);
       const positive = operator === 'in';
-      return (item) => present(item) && list.some((v) => looseEquals(field(item), v)) === positive;
+      return on((f) => list.some((v) => looseEquals(f, v)) === positive);
     }
     case 'contains':
     case 'ncontains': {
       const positive = operator === 'contains';
-      return (item) => {
-        if (!present(item)) return false;
-        const f = field(item);
-        const hit = Array.isArray(f) ? f.some((v) => looseEquals(v, value)) : text(f).includes(text(value));
-        return hit === positive;
-      };
+      const needle = text(value);
+      return on((f) => (Array.isArray(f) ? f.some((v) => looseEquals(v, value)) : text(f).includes(needle)) === positive);
     }
-    case 'starts_with': return (item) => present(item) && text(field(item)).startsWith(text(value));
-    case 'ends_with': return (item) => present(item) && text(field(item)).endsWith(text(value));
+    case 'starts_with': return on((f) => text(f).startsWith(text(value)));
+    case 'ends_with': return on((f) => text(f).endsWith(text(value)));
     case 'between':
     case 'nbetween': {
       const list = asList(value);
       if (!list || list.length !== 2) throw badRequest(`${where}: "${rawOperator}" needs a list of two values`);
       const positive = operator === 'between';
-      return (item) => {
-        if (!present(item)) return false;
-        const f = field(item);
-        const inside = compareValues(f, coerceTo(f, list[0])) >= 0 && compareValues(f, coerceTo(f, list[1])) <= 0;
-        return inside === positive;
-      };
+      return on((f) => (compareValues(f, coerceTo(f, list[0])) >= 0 && compareValues(f, coerceTo(f, list[1])) <= 0) === positive);
     }
     case 'regexp':
     case 'nregexp': {
       const regex = compileSafeRegex(value, limits.maxPatternLength, where);
       const positive = operator === 'regexp';
-      return (item) => present(item) && regex.test(text(field(item))) === positive;
+      return on((f) => regex.test(text(f)) === positive);
     }
     case 'newer':
     case 'older': {
       const target = typeof value === 'number' ? value : typeof value === 'string' ? parseDate(value, limits.timeZone) : undefined;
       if (target === undefined) throw badRequest(`${where}: "${rawOperator}" needs a date as value`);
       const newer = operator === 'newer';
-      return (item) => {
-        if (!present(item)) return false;
-        const when = dateOf(field(item), limits.timeZone);
-        if (when === undefined) return false;
-        return newer ? when > target : when < target;
-      };
+      return on((f) => {
+        const when = dateOf(f, limits.timeZone);
+        return when !== undefined && (newer ? when > target : when < target);
+      });
     }
   }
   throw badRequest(`${where}: unknown operator "${rawOperator}"`);

@@ -56,6 +56,20 @@ export class CallCounters {
     return true;
   }
 
+  /** Runs a write that stores the current total in the token file, then records it as persisted. */
+  async persistWith<T>(entryId: string, fields: Record<string, unknown>, write: (calls: number) => Promise<T>): Promise<T> {
+    const counter = this.counter(entryId, fields);
+    const value = counter.total;
+    counter.flushing = true;
+    try {
+      const result = await write(value);
+      counter.persisted = value;
+      return result;
+    } finally {
+      counter.flushing = false;
+    }
+  }
+
   forget(entryId: string): void {
     this.counters.delete(entryId);
   }

@@ -124,6 +124,10 @@ export class TokensService {
   async fetch(rawId: unknown, rawOptions: unknown): Promise<{ kind: 'entry'; data: PlainObject; entry: CachedEntry } | { kind: 'collection'; result: FilterResult }> {
     const options = parseFetchOptions(rawOptions);
     if (options.collection && (rawId === undefined || rawId === '')) {
+      // A raw-file search would be an oracle on the stored hash of each access token.
+      if (options.find['contains'] !== undefined || options.find['not_contains'] !== undefined) {
+        throw badRequest('options.find.contains and options.find.not_contains are not available for tokens');
+      }
       const result = await runCollectionQuery(
         this.store,
         { base: TOKENS_ROOT, find: options.find, filter: options.filter, keyOf: (id) => id.slice(TOKENS_ROOT.length + 1) },
@@ -161,7 +165,8 @@ export class TokensService {
       fields['expires_at'] = expires;
     }
     if (caller && caller.scopes !== undefined) {
-      const resulting = 'scopes' in fields ? fields['scopes'] : current ? current['scopes'] : undefined;
+      // `scopes: null` in data removes the list, i.e. makes the token unrestricted.
+      const resulting = 'scopes' in fields ? fields['scopes'] : current && !('scopes' in data) ? current['scopes'] : undefined;
       const wanted = resulting === undefined ? undefined : new Set(parseScopes(resulting) ?? []);
       if (!within(wanted, caller.scopes)) {
         throw badRequest(`a token cannot grant scopes it does not hold (caller has: ${[...caller.scopes].join(', ') || 'none'})`);
@@ -203,9 +208,10 @@ export class TokensService {
       if (!current) throw notFound(`token "${token}" does not exist`);
       const fields = this.checkFields(data, caller, current.fields);
       const merged: Fields = { ...current.fields, ...fields };
-      if (!('calls' in fields)) merged['calls'] = this.counters.current(id, current.fields);
       if ('scopes' in data && data['scopes'] === null) delete merged['scopes'];
-      return this.store.write(id, merged);
+      if ('calls' in fields) return this.store.write(id, merged);
+      // The file gets the live count; the counter must know it is written, or it counts it twice.
+      return this.counters.persistWith(id, current.fields, (calls) => this.store.write(id, { ...merged, calls }));
     });
     return this.view(entry);
   }

@@ -13,8 +13,9 @@ const headerParsers: Record<string, (text: string) => unknown> = {
   json5: parseJson5,
 };
 
-// Opening fence with an optional language, the header, then a closing fence on its own line.
-const FRONT_MATTER = /^\uFEFF?---([a-z0-9]*)[ \t]*\r?\n([\s\S]*?)\r?\n?---[ \t]*(?:\r?\n|$)/;
+// Opening fence with an optional language, the header, then a closing fence on its own line
+// (never a "---" at the end of a header line such as `title: Part ---`); the header may be empty.
+const FRONT_MATTER = /^\uFEFF?---([a-z0-9]*)[ \t]*\r?\n(?:([\s\S]*?)\r?\n)??---[ \t]*(?:\r?\n|$)/;
 
 export const frontmatterSerializer: Serializer = {
   name: 'frontmatter',

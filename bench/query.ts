@@ -1,0 +1,210 @@
+/**
+ * `npm run bench:query`: latency of a collection query (where + sort_by + limit=10) over a
+ * 10,000-entry project, next to baselines measured in the same run and process:
+ *   - a bare node:http server answering the same precomputed JSON bytes (the floor of any server),
+ *   - the real server answering one cached entry (the cost of routing, auth and the reply path).
+ * Concurrency 1, a bounded number of requests, keep-alive; prints a Markdown table.
+ *
+ *   node --import tsx bench/query.ts [--entries 10000] [--requests 300] [--warmup 50]
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../src/logging.js';
+import { startServer, type RunningServer } from '../src/http/start.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    entries: { type: 'string', default: '10000' },
+    requests: { type: 'string', default: '300' },
+    warmup: { type: 'string', default: '50' },
+  },
+});
+const ENTRIES = Number(flags.entries);
+const REQUESTS = Number(flags.requests);
+const WARMUP = Number(flags.warmup);
+/** The whole run must stay short; past this it cleans up and fails. */
+const DEADLINE_MS = 150_000;
+
+const TAGS = ['sci-fi', 'drama', 'comedy', 'documentary', 'thriller'];
+const WORDS = ['river', 'Stone', 'light', 'Échelle', 'north', 'garden', 'Winter', 'signal', 'Orbit', 'harbour'];
+
+/** Writes the project straight to disk (as a git checkout would), YAML front matter like real content. */
+function generateProject(dir: string, count: number): void {
+  const root = path.join(dir, 'entries', 'posts');
+  mkdirSync(root, { recursive: true });
+  writeFileSync(path.join(root, 'entry.md'), '---\ntitle: Posts\n---\n');
+  for (let i = 0; i < count; i++) {
+    const id = `p${String(i).padStart(5, '0')}`;
+    mkdirSync(path.join(root, id));
+    const day = String((i % 28) + 1).padStart(2, '0');
+    const text = [
+      '---',
+      `title: "${WORDS[i % WORDS.length]} ${WORDS[(i * 7) % WORDS.length]} ${i}"`,
+      `year: ${2000 + ((i * 7) % 25)}`,
+      `views: ${(i * 7919) % 100_000}`,
+      `rating: ${((i * 37) % 50) / 10}`,
+      `visibility: ${i % 10 === 0 ? 'draft' : 'visible'}`,
+      `tag: ${TAGS[i % TAGS.length]}`,
+      `tags: [${TAGS[i % TAGS.length]}, ${TAGS[(i + 2) % TAGS.length]}]`,
+      `author:\n  name: Author ${i % 50}\n  country: ${i % 3 === 0 ? 'fr' : 'de'}`,
+      `published_at: ${day}-05-2020 06:57`,
+      '---',
+      `Body of post ${i}. ${'Lorem ipsum dolor sit amet. '.repeat(8)}`,
+      '',
+    ].join('\n');
+    writeFileSync(path.join(root, id, 'entry.md'), text);
+  }
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+interface Answer {
+  status: number;
+  body: string;
+  total: string | undefined;
+}
+
+function request(url: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8'),
+          total: res.headers['x-total-count'] as string | undefined,
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+interface Figures {
+  name: string;
+  requests: number;
+  median: number;
+  p99: number;
+}
+
+/** Nearest-rank percentile of sorted samples. */
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+async function measure(name: string, url: string): Promise<Figures> {
+  for (let i = 0; i < WARMUP; i++) await request(url);
+  const samples: number[] = [];
+  for (let i = 0; i < REQUESTS; i++) {
+    const start = process.hrtime.bigint();
+    const answer = await request(url);
+    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+    if (answer.status !== 200) throw new Error(`${name}: status ${answer.status}: ${answer.body.slice(0, 200)}`);
+  }
+  samples.sort((a, b) => a - b);
+  return { name, requests: REQUESTS, median: percentile(samples, 0.5), p99: percentile(samples, 0.99) };
+}
+
+function collectionQuery(token: string, sortKey: string): string {
+  const F = 'options[filter]';
+  return [
+    'id=posts',
+    `token=${token}`,
+    'options[collection]=true',
+    `${F}[where][0][key]=visibility`,
+    `${F}[where][0][operator]=eq`,
+    `${F}[where][0][value]=visible`,
+    `${F}[where][1][key]=year`,
+    `${F}[where][1][operator]=gte`,
+    `${F}[where][1][value]=2015`,
+    `${F}[sort_by][key]=${sortKey}`,
+    `${F}[sort_by][direction]=DESC`,
+    `${F}[limit]=10`,
+  ].join('&');
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flextype-bench-query-'));
+  let server: RunningServer | undefined;
+  let bare: http.Server | undefined;
+  const deadline = setTimeout(() => {
+    process.stderr.write(`bench:query: over ${DEADLINE_MS / 1000} s, giving up\n`);
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(1);
+  }, DEADLINE_MS);
+  deadline.unref();
+  try {
+    let t = Date.now();
+    generateProject(dir, ENTRIES);
+    const generateMs = Date.now() - t;
+
+    server = await startServer({
+      projectDir: dir,
+      host: '127.0.0.1',
+      port: 0,
+      settings: { tokens: { hash_rounds: 4 }, storage: { durable: false } },
+      logger: createLogger('silent'),
+    });
+    const { token } = await server.cms.tokens.create({ title: 'bench' });
+    const api = `${server.url}/api/v1/entries`;
+    const numeric = `${api}?${collectionQuery(token, 'views')}`;
+    const text = `${api}?${collectionQuery(token, 'title')}`;
+
+    // The first query reads and parses every file; later ones answer from memory.
+    t = Date.now();
+    const cold = await request(numeric);
+    const coldMs = Date.now() - t;
+    if (cold.status !== 200) throw new Error(`collection query failed: ${cold.status} ${cold.body.slice(0, 200)}`);
+    const keys = Object.keys(JSON.parse(cold.body) as object);
+    if (keys.length !== 10 || Number(cold.total) <= 10) throw new Error(`unexpected answer: ${keys.length} items, total ${cold.total}`);
+
+    const body = Buffer.from(cold.body);
+    bare = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => bare!.listen(0, '127.0.0.1', resolve));
+    const bareAddress = bare.address();
+    const bareUrl = `http://127.0.0.1:${typeof bareAddress === 'object' && bareAddress ? bareAddress.port : 0}/`;
+
+    const rows: Figures[] = [];
+    rows.push(await measure('bare node:http, same JSON bytes', bareUrl));
+    rows.push(await measure('server: one cached entry', `${api}?id=posts/p04242&token=${token}`));
+    rows.push(await measure('server: where + sort_by views (numeric) DESC + limit=10', numeric));
+    rows.push(await measure('server: where + sort_by title (text) DESC + limit=10', text));
+
+    const [bareRow, entryRow] = rows as [Figures, Figures];
+    const lines = [
+      `### Collection query over ${ENTRIES.toLocaleString('en')} entries`,
+      '',
+      `Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}; concurrency 1, keep-alive, ` +
+        `${WARMUP} warm-up + ${REQUESTS} measured requests per row; matches before limit: ${cold.total}.`,
+      `Project generated in ${generateMs} ms; first (cold) query, reading every file: ${coldMs} ms.`,
+      '',
+      '| scenario | median ms | p99 ms | median ÷ bare | median ÷ one entry |',
+      '|---|---:|---:|---:|---:|',
+      ...rows.map(
+        (r) =>
+          `| ${r.name} | ${r.median.toFixed(3)} | ${r.p99.toFixed(3)} | ${(r.median / bareRow.median).toFixed(1)}× | ${(r.median / entryRow.median).toFixed(1)}× |`,
+      ),
+      '',
+    ];
+    process.stdout.write(lines.join('\n'));
+  } finally {
+    agent.destroy();
+    await new Promise<void>((resolve) => (bare ? bare.close(() => resolve()) : resolve()));
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+    clearTimeout(deadline);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:query failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});
