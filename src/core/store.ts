@@ -103,6 +103,26 @@ export class ContentStore {
     return this.remember(stored);
   }
 
+  /**
+   * The entry as it is on disk right now (the cached copy if the file's stat still matches it).
+   * Writers use this for read-modify-write, so an edit made outside the API a moment ago is never
+   * overwritten with an older cached copy.
+   */
+  async getFresh(id: string): Promise<CachedEntry | undefined> {
+    const cached = this.cache.get(id);
+    if (cached) {
+      const stat = await this.driver.stat(id);
+      if (!stat) {
+        this.cache.delete(id);
+        return undefined;
+      }
+      if (sameFile(stat, cached.stat)) return cached;
+      this.cache.delete(id);
+    }
+    const stored = await this.driver.read(id);
+    return stored ? this.remember(stored) : undefined;
+  }
+
   async has(id: string): Promise<boolean> {
     if (this.cache.has(id) && this.watching) return true;
     return (await this.driver.stat(id)) !== undefined;

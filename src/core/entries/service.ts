@@ -52,15 +52,16 @@ export class EntriesService {
     return id;
   }
 
-  private async existing(id: string): Promise<CachedEntry> {
-    const entry = await this.readEntry(id);
+  /** The entry or a 404; `fresh` (for writers) checks the file instead of trusting the cache. */
+  private async existing(id: string, fresh = false): Promise<CachedEntry> {
+    const entry = await this.readEntry(id, fresh);
     if (!entry) throw notFound(`entry "${id}" does not exist`);
     return entry;
   }
 
-  private async readEntry(id: string): Promise<CachedEntry | undefined> {
+  private async readEntry(id: string, fresh = false): Promise<CachedEntry | undefined> {
     try {
-      return await this.store.get(id);
+      return await (fresh ? this.store.getFresh(id) : this.store.get(id));
     } catch (err) {
       if (err instanceof StorageError && err.reason === 'unsafe') throw badRequest(err.message);
       throw err;
@@ -127,7 +128,7 @@ export class EntriesService {
     const id = this.id(rawId);
     const data = asDataMap(rawData, true);
     return this.store.locks.withEntry(id, async () => {
-      const entry = await this.existing(id);
+      const entry = await this.existing(id, true);
       assertIfMatch(entry, ifMatch);
       return this.store.write(id, { ...entry.fields, ...data });
     });
@@ -150,7 +151,7 @@ export class EntriesService {
     const id = this.id(rawId);
     const newId = this.id(rawNewId, 'new_id');
     return this.store.locks.withTree(async () => {
-      const entry = await this.existing(id);
+      const entry = await this.existing(id, true);
       assertIfMatch(entry, ifMatch);
       await this.targetChecks(id, newId);
       await this.store.move(id, newId).catch((err) => this.mapStorageError(err));
@@ -175,7 +176,7 @@ export class EntriesService {
   async delete(rawId: unknown, ifMatch?: string): Promise<void> {
     const id = this.id(rawId);
     await this.store.locks.withTree(async () => {
-      const entry = await this.existing(id);
+      const entry = await this.existing(id, true);
       assertIfMatch(entry, ifMatch);
       await this.store.remove(id);
     });

@@ -94,7 +94,8 @@ export class CallCounters {
     for (const [entryId, counter] of this.counters) {
       if (counter.total === counter.persisted) continue;
       await this.store.locks.withEntry(entryId, async () => {
-        const entry = await this.store.get(entryId);
+        // Ask the disk, not the cache: a token deleted or edited behind our back is not overwritten.
+        const entry = await this.store.getFresh(entryId);
         if (!entry) {
           this.counters.delete(entryId);
           return;

@@ -204,7 +204,7 @@ export class TokensService {
     const data = asDataMap(rawData, true);
     const id = entryIdOf(token);
     const entry = await this.store.locks.withEntry(id, async () => {
-      const current = await this.store.get(id);
+      const current = await this.store.getFresh(id);
       if (!current) throw notFound(`token "${token}" does not exist`);
       const fields = this.checkFields(data, caller, current.fields);
       const merged: Fields = { ...current.fields, ...fields };
