@@ -29,6 +29,7 @@ export interface Settings {
     query_parameter_limit: number;
     query_array_limit: number;
     shutdown_grace: number;
+    trust_proxy: boolean | string;
   };
   cors: { enabled: boolean; origin: string | string[]; methods: string[]; headers: string[]; expose: string[] };
   api: Record<'entries' | 'tokens' | 'registry' | 'cache', { enabled: boolean }>;

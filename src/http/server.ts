@@ -100,6 +100,8 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',
     return503OnClosing: true,
+    // Behind a reverse proxy, set server.trust_proxy so the failure brake sees client addresses.
+    trustProxy: settings.server.trust_proxy,
     clientErrorHandler,
     forceCloseConnections: 'idle',
   });

@@ -27,6 +27,8 @@ export async function verifySecret(secret: string, hash: string): Promise<boolea
  */
 export class VerifiedSecrets {
   private readonly verified = new Map<string, Buffer>();
+  /** Verifications under way, by digest: concurrent first calls with one secret share one bcrypt run. */
+  private readonly pending = new Map<string, Promise<boolean>>();
 
   constructor(private readonly maxSize = 10_000) {}
 
@@ -39,7 +41,14 @@ export class VerifiedSecrets {
     const slot = `${token}\0${hash}`;
     const known = this.verified.get(slot);
     if (known && timingSafeEqual(known, key)) return true;
-    const ok = await verifySecret(secret, hash);
+    // Without this, N requests arriving together with a new token each paid a full bcrypt run.
+    const digest = key.toString('base64');
+    let running = this.pending.get(digest);
+    if (!running) {
+      running = verifySecret(secret, hash).finally(() => this.pending.delete(digest));
+      this.pending.set(digest, running);
+    }
+    const ok = await running;
     if (ok) {
       if (this.verified.size >= this.maxSize) this.verified.clear();
       this.verified.set(slot, key);
