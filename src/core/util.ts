@@ -9,29 +9,6 @@ export function isPlainObject(value: unknown): value is PlainObject {
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
 
-/** Reads `a.b.c` from nested objects (and arrays by index); undefined when a step is missing. */
-export function getPath(source: unknown, path: string): unknown {
-  if (path === '') return source;
-  let current: unknown = source;
-  for (const part of path.split('.')) {
-    if (current === null || typeof current !== 'object') return undefined;
-    if (FORBIDDEN_KEYS.has(part) || !Object.prototype.hasOwnProperty.call(current, part)) return undefined;
-    current = (current as PlainObject)[part];
-  }
-  return current;
-}
-
-export function hasPath(source: unknown, path: string): boolean {
-  if (path === '') return true;
-  let current: unknown = source;
-  for (const part of path.split('.')) {
-    if (current === null || typeof current !== 'object') return false;
-    if (FORBIDDEN_KEYS.has(part) || !Object.prototype.hasOwnProperty.call(current, part)) return false;
-    current = (current as PlainObject)[part];
-  }
-  return true;
-}
-
 /** Marks a missing value in compiled path lookups (distinct from a stored null or undefined). */
 export const MISSING: unique symbol = Symbol('missing');
 
@@ -54,6 +31,17 @@ export function compilePath(path: string): (source: unknown) => unknown {
     }
     return current;
   };
+}
+
+/** Reads `a.b.c` from nested objects (and arrays by index); undefined when a step is missing. */
+export function getPath(source: unknown, path: string): unknown {
+  if (path === '') return source;
+  const value = compilePath(path)(source);
+  return value === MISSING ? undefined : value;
+}
+
+export function hasPath(source: unknown, path: string): boolean {
+  return path === '' || compilePath(path)(source) !== MISSING;
 }
 
 /** Sets `a.b.c`, creating plain objects on the way. */

@@ -1,5 +1,6 @@
 /** Entries API (SPEC §3): thin handlers that parse, authenticate and call the entries service. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CachedEntry } from '../../core/store.js';
 import { ifMatchOf, paramsOf } from '../params.js';
 import { renderCollection } from '../reply.js';
 import type { RouteContext } from './context.js';
@@ -12,6 +13,9 @@ export const ENTRIES_PATHS = {
 export function entriesRoutes(app: FastifyInstance, { cms, guard, replier }: RouteContext): void {
   const read = { api: 'entries', scope: 'entries:read', requireAccess: false } as const;
   const write = { api: 'entries', scope: 'entries:write', requireAccess: true } as const;
+  // Writes answer the entry as fetched, with its new ETag for a following If-Match.
+  const sendEntry = (request: FastifyRequest, reply: FastifyReply, entry: CachedEntry) =>
+    replier.sendBody(request, reply.header('etag', entry.etag), 200, cms.store.jsonOf(entry));
 
   app.get('/api/v1/entries', async (request, reply) => {
     const params = paramsOf(request);
@@ -29,33 +33,25 @@ export function entriesRoutes(app: FastifyInstance, { cms, guard, replier }: Rou
   app.post('/api/v1/entries', async (request, reply) => {
     const params = paramsOf(request);
     await guard(request, params, { ...write, required: ['id'] });
-    const entry = await cms.entries.create(params['id'], params['data']);
-    reply.header('etag', entry.etag);
-    return replier.sendBody(request, reply, 200, cms.store.jsonOf(entry));
+    return sendEntry(request, reply, await cms.entries.create(params['id'], params['data']));
   });
 
   app.patch('/api/v1/entries', async (request, reply) => {
     const params = paramsOf(request);
     await guard(request, params, { ...write, required: ['id', 'data'] });
-    const entry = await cms.entries.update(params['id'], params['data'], ifMatchOf(request));
-    reply.header('etag', entry.etag);
-    return replier.sendBody(request, reply, 200, cms.store.jsonOf(entry));
+    return sendEntry(request, reply, await cms.entries.update(params['id'], params['data'], ifMatchOf(request)));
   });
 
   app.put('/api/v1/entries', async (request, reply) => {
     const params = paramsOf(request);
     await guard(request, params, { ...write, required: ['id', 'new_id'] });
-    const entry = await cms.entries.move(params['id'], params['new_id'], ifMatchOf(request));
-    reply.header('etag', entry.etag);
-    return replier.sendBody(request, reply, 200, cms.store.jsonOf(entry));
+    return sendEntry(request, reply, await cms.entries.move(params['id'], params['new_id'], ifMatchOf(request)));
   });
 
   app.put('/api/v1/entries/copy', async (request, reply) => {
     const params = paramsOf(request);
     await guard(request, params, { ...write, required: ['id', 'new_id'] });
-    const entry = await cms.entries.copy(params['id'], params['new_id']);
-    reply.header('etag', entry.etag);
-    return replier.sendBody(request, reply, 200, cms.store.jsonOf(entry));
+    return sendEntry(request, reply, await cms.entries.copy(params['id'], params['new_id']));
   });
 
   app.delete('/api/v1/entries', async (request, reply) => {
