@@ -13,7 +13,11 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
  * Returns the normalized id (trailing slashes trimmed) or throws a 400 explaining the problem.
  * `allowRoot` admits the empty id, which names the root of a collection.
  */
+// The common shape of ids (slug segments): nothing more to check when it matches.
+const SIMPLE_ID = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*$/;
+
 export function normalizeId(raw: unknown, limits: IdLimits, allowRoot = false, param = 'id'): string {
+  if (typeof raw === 'string' && raw.length <= 255 && raw.length <= limits.max_id_length && SIMPLE_ID.test(raw)) return raw;
   if (typeof raw !== 'string') throw badRequest(`parameter "${param}" must be a string`);
   const id = raw.replace(/\/+$/, '');
   if (id === '') {

@@ -25,6 +25,8 @@ export interface CachedEntry {
   /** `view` as JSON, built on first use. */
   json?: string;
   checkedAt: number;
+  /** The store's LRU clock when the entry was last put at the young end of the order. */
+  lruAt: number;
 }
 
 export interface StoreOptions {
@@ -54,6 +56,8 @@ export function hashEtag(body: string): string {
 export class ContentStore {
   readonly locks = new WriteLocks();
   private readonly cache = new Map<string, CachedEntry>();
+  /** Counts moves to the young end of the cache's LRU order. */
+  private lruClock = 0;
   /** parent id → ids of its direct children that are entries or lead to entries. */
   private children: Map<string, Set<string>> | undefined;
   private entryIds: Set<string> | undefined;
@@ -82,13 +86,16 @@ export class ContentStore {
 
   // ---- reading -------------------------------------------------------------------------------
 
+  /** The cached entry when it can be trusted without touching the disk (watched), else undefined. */
+  peek(id: string): CachedEntry | undefined {
+    return this.watching ? this.cache.get(id) : undefined;
+  }
+
   async get(id: string): Promise<CachedEntry | undefined> {
     const cached = this.cache.get(id);
     if (cached) {
       if (this.watching || Date.now() - cached.checkedAt < this.options.pollInterval) {
-        // Refresh its place in the LRU order.
-        this.cache.delete(id);
-        this.cache.set(id, cached);
+        this.refresh(cached);
         return cached;
       }
       const stat = await this.driver.stat(id);
@@ -134,6 +141,18 @@ export class ContentStore {
     return entry.json;
   }
 
+  /**
+   * Moves an entry to the young end of the LRU order, but only once it has drifted into the older
+   * half: in V8, delete + set on a large Map rehashes the whole table (about 10 µs at 10,000
+   * entries, 20 µs at 100,000), which made every cached GET slower the larger the project.
+   */
+  private refresh(entry: CachedEntry): void {
+    if (this.lruClock - entry.lruAt <= this.cache.size >> 1) return;
+    this.cache.delete(entry.id);
+    this.cache.set(entry.id, entry);
+    entry.lruAt = ++this.lruClock;
+  }
+
   private remember(stored: StoredEntry): CachedEntry {
     const entry: CachedEntry = {
       id: stored.id,
@@ -142,6 +161,7 @@ export class ContentStore {
       view: this.present(stored.id, stored.fields, stored.stat),
       etag: etagOf(stored.stat),
       checkedAt: Date.now(),
+      lruAt: ++this.lruClock,
     };
     if (this.options.cacheEnabled) {
       this.cache.delete(stored.id);

@@ -34,9 +34,30 @@ export function decodeBrackets(text: string, limits: DecodeLimits): Record<strin
   }
 }
 
+// Plain `a=b&c=d` query strings (simple keys, no brackets) need none of qs's machinery.
+const PLAIN_QUERY = /^(?:[A-Za-z0-9_.~-]+=[^&]*(?:&|$))*$/;
+
+function decodePlain(text: string): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const at = pair.indexOf('=');
+    const key = pair.slice(0, at);
+    // Repeated or prototype-like keys take the general path (arrays, filtering).
+    if (key in out) return undefined;
+    try {
+      out[key] = decodeURIComponent(pair.slice(at + 1).replace(/\+/g, ' '));
+    } catch {
+      return undefined; // malformed escapes: qs keeps them literally
+    }
+  }
+  return out;
+}
+
 export function decodeQuery(text: string, limits: DecodeLimits): Record<string | symbol, unknown> {
   try {
-    return decodeBrackets(text, limits);
+    const plain = text.length < 4096 && PLAIN_QUERY.test(text) ? decodePlain(text) : undefined;
+    return plain ?? decodeBrackets(text, limits);
   } catch (err) {
     return { [QUERY_ERROR]: (err as Error).message };
   }

@@ -3,7 +3,7 @@
  * error path that answers every failure with the seed's JSON body.
  */
 import type { Duplex } from 'node:stream';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Cms } from '../core/cms.js';
 import { createGuard, FailureBrake } from './auth.js';
 import { decodeBrackets, decodeJson, decodeQuery, decodeUtf8, type DecodeLimits } from './body.js';
@@ -86,10 +86,11 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
     parameterLimit: settings.server.query_parameter_limit,
     arrayLimit: settings.server.query_array_limit,
   };
+  const log = options.logger;
   const app = Fastify({
-    loggerInstance: options.logger,
-    // Per-request lines are off: they cost throughput and URLs can carry credentials.
-    logController: new LogController({ disableRequestLogging: true }),
+    // Fastify gets no logger: its per-request logging machinery costs throughput even when silent,
+    // and URLs can carry credentials. Failures are logged by the error handler below.
+    logger: false,
     bodyLimit: settings.server.body_limit,
     routerOptions: {
       ignoreTrailingSlash: true,
@@ -99,11 +100,9 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
     },
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',
-    return503OnClosing: true,
     // Behind a reverse proxy, set server.trust_proxy so the failure brake sees client addresses.
     trustProxy: settings.server.trust_proxy,
     clientErrorHandler,
-    forceCloseConnections: 'idle',
   });
 
   app.removeAllContentTypeParsers();
@@ -124,21 +123,22 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
 
   app.addHook('onRequest', (request, reply, done) => {
     applyCors(cms, request, reply);
-    done();
-  });
-
-  app.options('*', async (request, reply) => {
-    const cors = settings.cors;
-    const path = request.url.split('?')[0]!.replace(/\/+$/, '');
-    const allowed = KNOWN_PATHS[path];
-    if (cors.enabled) {
-      reply
-        .header('access-control-allow-methods', (allowed ? [...allowed, 'OPTIONS'] : cors.methods).join(', '))
-        .header('access-control-allow-headers', request.headers['access-control-request-headers'] ?? cors.headers.join(', '))
-        .header('access-control-max-age', '600');
+    // Preflight (and any OPTIONS) is answered here: a wildcard OPTIONS route slows every lookup.
+    if (request.method === 'OPTIONS') {
+      const cors = settings.cors;
+      const path = request.url.split('?')[0]!.replace(/\/+$/, '').replace(/\/{2,}/g, '/');
+      const allowed = KNOWN_PATHS[path];
+      if (cors.enabled) {
+        reply
+          .header('access-control-allow-methods', (allowed ? [...allowed, 'OPTIONS'] : cors.methods).join(', '))
+          .header('access-control-allow-headers', request.headers['access-control-request-headers'] ?? cors.headers.join(', '))
+          .header('access-control-max-age', '600');
+      }
+      if (allowed) reply.header('allow', [...allowed, 'OPTIONS'].join(', '));
+      reply.code(204).send();
+      return;
     }
-    if (allowed) reply.header('allow', [...allowed, 'OPTIONS'].join(', '));
-    return reply.code(204).send();
+    done();
   });
 
   const brake = new FailureBrake(settings.security.auth_failures_per_minute, settings.security.auth_block_seconds);
@@ -165,7 +165,7 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
   app.setErrorHandler((err, request, reply) => {
     const mapped = toHttpError(err);
     if (mapped.internal) {
-      request.log.error({ err, method: request.method, url: redactUrl(request.url) }, 'request failed');
+      log?.error({ err, method: request.method, url: redactUrl(request.url) }, 'request failed');
     }
     return sendError(reply, mapped.code, mapped.detail, mapped.headers);
   });

@@ -17,6 +17,7 @@ export interface StartOptions {
 
 export interface RunningServer {
   cms: Cms;
+  logger: Logger;
   app: FastifyInstance;
   url: string;
   port: number;
@@ -39,8 +40,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
   let closing: Promise<void> | undefined;
+  logger.info({ url, entries: info.entries, watching: info.watching }, 'server listening');
   return {
     cms,
+    logger,
     app,
     url,
     port: actualPort,

@@ -1,6 +1,6 @@
 /** File-system storage: one folder per entry, one file per folder, atomic replace on every write. */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, promises as fs, readdirSync, watch as watchFolder, type Dirent, type FSWatcher } from 'node:fs';
+import { constants as fsConstants, promises as fs, watch as watchFolder, type Dirent, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { DecodeError, type Fields } from './serializers/index.js';
 import {
@@ -16,6 +16,28 @@ import {
 
 /** Names of our own temporary files and folders; never taken for entries. */
 export const TEMP_PREFIX = '.ft-tmp-';
+/** Folders a tree walk (`scan`, `recover`) reads at the same time. */
+const WALK_WIDTH = 16;
+
+/**
+ * A readdir that lets at most WALK_WIDTH folders be read at once. Walking folders one at a time
+ * waits on every read in turn (slow on a cold disk); all at once (100,000 folders) raised the
+ * process's peak memory by more than 100 MiB for no gain in speed.
+ */
+function boundedReaddir(): (dir: string) => Promise<Dirent[]> {
+  let reading = 0;
+  const waiting: (() => void)[] = [];
+  return async (dir) => {
+    while (reading >= WALK_WIDTH) await new Promise<void>((resolve) => waiting.push(resolve));
+    reading++;
+    try {
+      return await fs.readdir(dir, { withFileTypes: true });
+    } finally {
+      reading--;
+      waiting.shift()?.();
+    }
+  };
+}
 
 export interface FsDriverOptions {
   /** The entries folder. */
@@ -292,25 +314,26 @@ export class FsDriver implements StorageDriver {
   }
 
   async recover(): Promise<number> {
-    // Runs once at start-up, before the server listens: a synchronous walk is several times faster
-    // than awaiting one readdir per folder, with flat memory (100,000 folders: about 1 s, not 5-9 s).
     const leftovers: string[] = [];
-    const walk = (dir: string): void => {
+    const readdir = boundedReaddir();
+    const walk = async (dir: string): Promise<void> => {
       let dirents: Dirent[];
       try {
-        dirents = readdirSync(dir, { withFileTypes: true });
+        dirents = await readdir(dir);
       } catch (err) {
         if (isMissing(err)) return;
         throw err;
       }
+      const children: Promise<void>[] = [];
       for (const dirent of dirents) {
         const full = path.join(dir, dirent.name);
         // Left behind by a crash mid-write: never an entry, safe to remove.
         if (dirent.name.startsWith(TEMP_PREFIX)) leftovers.push(full);
-        else if (dirent.isDirectory() && !dirent.name.startsWith('.')) walk(full);
+        else if (dirent.isDirectory() && !dirent.name.startsWith('.')) children.push(walk(full));
       }
+      await Promise.all(children);
     };
-    walk(await this.root());
+    await walk(await this.root());
     for (const full of leftovers) await fs.rm(full, { recursive: true, force: true });
     return leftovers.length;
   }
@@ -318,10 +341,11 @@ export class FsDriver implements StorageDriver {
   async scan(under = ''): Promise<string[]> {
     const ids: string[] = [];
     await this.root();
+    const readdir = boundedReaddir();
     const walk = async (dir: string, id: string): Promise<void> => {
       let dirents: Dirent[];
       try {
-        dirents = await fs.readdir(dir, { withFileTypes: true });
+        dirents = await readdir(dir);
       } catch (err) {
         if (isMissing(err)) return;
         throw err;

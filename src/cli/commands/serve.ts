@@ -72,7 +72,7 @@ export function registerServe(program: Command): void {
       // `flextype cache:clear` signals a running server through this.
       process.on('SIGUSR2', () => {
         cms.clearCaches();
-        server.app.log.info('caches cleared (SIGUSR2)');
+        server.logger.info('caches cleared (SIGUSR2)');
       });
     });
 }

@@ -22,14 +22,21 @@ export function parseScopes(raw: unknown, what = 'scopes'): Scope[] | undefined 
   return scopes;
 }
 
+const parsedScopes = new WeakMap<object, ScopeSet>();
+
 /** The scopes of a stored token; a malformed stored list grants nothing rather than everything. */
 export function scopesOfToken(fields: Record<string, unknown>): ScopeSet {
   if (!('scopes' in fields) || fields['scopes'] === null || fields['scopes'] === undefined) return undefined;
+  // Stored field maps are never mutated, so their parsed scopes can be remembered.
+  if (parsedScopes.has(fields)) return parsedScopes.get(fields);
+  let scopes: ScopeSet;
   try {
-    return new Set(parseScopes(fields['scopes']) ?? []);
+    scopes = new Set(parseScopes(fields['scopes']) ?? []);
   } catch {
-    return new Set();
+    scopes = new Set();
   }
+  parsedScopes.set(fields, scopes);
+  return scopes;
 }
 
 export function allows(scopes: ScopeSet, scope: Scope): boolean {

@@ -60,7 +60,8 @@ export class TokensService {
 
   private async tokenEntry(token: string): Promise<CachedEntry | undefined> {
     if (!TOKEN_SHAPE.test(token)) return undefined;
-    return this.store.get(entryIdOf(token));
+    const id = entryIdOf(token);
+    return this.store.peek(id) ?? this.store.get(id);
   }
 
   /** Validates a call in the specification's order and counts it; returns who is calling. */
@@ -78,10 +79,10 @@ export class TokensService {
       const ok = typeof hash === 'string' && (await this.verified.verify(token, request.accessToken, hash));
       if (!ok) throw unauthorized('the access token does not match this token');
     }
-    // Re-read after the await: the token may have changed meanwhile. Check and count in one step.
-    const fresh = await this.tokenEntry(token);
+    // After an await the token may have changed meanwhile: re-read it. Then check and count in one step.
+    const fresh = accessGiven || request.requireAccess ? await this.tokenEntry(token) : entry;
     if (!fresh) throw unauthorized('unknown token');
-    this.assertUsable(fresh);
+    if (fresh !== entry) this.assertUsable(fresh);
     const scopes = scopesOfToken(fresh.fields);
     if (!allows(scopes, request.scope)) throw unauthorized(`this token lacks the scope "${request.scope}"`);
     if (!this.counters.tryCount(fresh.id, fresh.fields, this.limitOf(fresh.fields))) {
