@@ -24,6 +24,11 @@ export class FailureBrake {
     private readonly blockSeconds: number,
   ) {}
 
+  isBlocked(address: string): boolean {
+    const state = this.byAddress.get(address);
+    return state !== undefined && state.blockedUntil > Date.now();
+  }
+
   check(address: string): void {
     if (this.perMinute <= 0) return;
     const state = this.byAddress.get(address);

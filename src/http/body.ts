@@ -37,7 +37,7 @@ export function decodeBrackets(text: string, limits: DecodeLimits): Record<strin
 // Plain `a=b&c=d` query strings (simple keys, no brackets) need none of qs's machinery.
 const PLAIN_QUERY = /^(?:[A-Za-z0-9_.~-]+=[^&]*(?:&|$))*$/;
 
-function decodePlain(text: string): Record<string, unknown> | undefined {
+export function decodePlain(text: string): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = {};
   for (const pair of text.split('&')) {
     if (pair === '') continue;

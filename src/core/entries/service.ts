@@ -75,6 +75,16 @@ export class EntriesService {
     }
   }
 
+  /** A cached entry by id when no disk access is needed to trust it; undefined otherwise (even for bad ids). */
+  peek(rawId: string): CachedEntry | undefined {
+    try {
+      const id = normalizeId(rawId, this.idLimits);
+      return isTokenId(id) ? undefined : this.store.peek(id);
+    } catch {
+      return undefined;
+    }
+  }
+
   async has(rawId: unknown): Promise<boolean> {
     // Token ids are no entries here: "no", not an error (a malformed id still is one).
     const id = normalizeId(rawId, this.idLimits, false, 'id');

@@ -91,6 +91,24 @@ export class TokensService {
     return { token, scopes };
   }
 
+  /**
+   * authorize()'s outcome for the common read — cached, usable token, no access token — decided
+   * synchronously; undefined means "not that case: take authorize()", which also owns every error.
+   */
+  authorizeCachedRead(api: ApiName, scope: Scope, token: string): Caller | undefined {
+    if (!this.settings.api[api].enabled || !TOKEN_SHAPE.test(token)) return undefined;
+    const entry = this.store.peek(entryIdOf(token));
+    if (!entry) return undefined;
+    try {
+      this.assertUsable(entry);
+    } catch {
+      return undefined;
+    }
+    const scopes = scopesOfToken(entry.fields);
+    if (!allows(scopes, scope) || !this.counters.tryCount(entry.id, entry.fields, this.limitOf(entry.fields))) return undefined;
+    return { token, scopes };
+  }
+
   private limitOf(fields: Fields): number {
     const limit = Number(fields['limit_calls'] ?? 0);
     return Number.isFinite(limit) && limit > 0 ? limit : 0;

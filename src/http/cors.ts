@@ -1,0 +1,17 @@
+/** CORS: which headers an answer carries for a request's Origin (settings `cors`). */
+import type { Settings } from '../core/settings.js';
+
+/** The CORS headers of an answer to a request from `origin` (none when CORS is off). */
+export function corsHeaders(settings: Settings, origin: string | undefined): Record<string, string> {
+  const cors = settings.cors;
+  if (!cors.enabled) return {};
+  const headers: Record<string, string> = {};
+  if (cors.origin === '*' || (Array.isArray(cors.origin) && cors.origin.includes('*'))) {
+    headers['access-control-allow-origin'] = '*';
+  } else if (origin && (cors.origin === origin || (Array.isArray(cors.origin) && cors.origin.includes(origin)))) {
+    headers['access-control-allow-origin'] = origin;
+    headers['vary'] = 'Origin';
+  }
+  headers['access-control-expose-headers'] = cors.expose.join(', ');
+  return headers;
+}
