@@ -409,32 +409,36 @@ export class FsDriver implements StorageDriver {
         }
       }
     };
-    const add = async (relDir: string): Promise<void> => {
-      if (closed || watchers.has(relDir)) return;
-      const abs = relDir === '' ? root : path.join(root, relDir);
-      let watcher: FSWatcher;
+    /** Starts one folder's watch; false when the folder is gone. */
+    const watchOne = (relDir: string): boolean => {
       try {
-        watcher = watchFolder(abs, { persistent: false }, (_event, filename) => {
+        const watcher = watchFolder(relDir === '' ? root : path.join(root, relDir), { persistent: false }, (_event, filename) => {
           const rel = filename ? (relDir === '' ? filename : path.join(relDir, filename)) : relDir;
           listener(rel);
           if (filename && !filename.startsWith('.')) void follow(rel);
         });
+        watcher.on('error', () => drop(relDir));
+        watchers.set(relDir, watcher);
+        return true;
       } catch (err) {
-        if (isMissing(err)) return;
+        if (isMissing(err)) return false;
         throw err;
       }
-      watcher.on('error', () => drop(relDir));
-      watchers.set(relDir, watcher);
-      let dirents: Dirent[];
-      try {
-        dirents = await fs.readdir(abs, { withFileTypes: true });
-      } catch (err) {
-        if (isMissing(err)) return drop(relDir);
-        throw err;
-      }
-      for (const dirent of dirents) {
-        if (dirent.isDirectory() && !dirent.name.startsWith('.')) await add(relDir === '' ? dirent.name : path.join(relDir, dirent.name));
-      }
+    };
+    /** Watches a folder and everything below it (reading a few folders at a time). */
+    const add = async (relDir: string): Promise<void> => {
+      if (closed || watchers.has(relDir) || !watchOne(relDir)) return;
+      await walkTree({ dir: relDir === '' ? root : path.join(root, relDir), id: relDir }, ({ dir, id }, dirents) => {
+        const next: Folder[] = [];
+        for (const dirent of dirents) {
+          if (!dirent.isDirectory() || dirent.name.startsWith('.')) continue;
+          const rel = id === '' ? dirent.name : path.join(id, dirent.name);
+          // Watched before it is read, so nothing created inside it meanwhile goes unseen.
+          if (closed || watchers.has(rel) || !watchOne(rel)) continue;
+          next.push({ dir: path.join(dir, dirent.name), id: rel });
+        }
+        return next;
+      });
     };
     // A name changed inside a watched folder: start watching a new folder, stop for a vanished one.
     const follow = async (rel: string) => {
