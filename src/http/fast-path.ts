@@ -9,18 +9,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cms } from '../core/cms.js';
 import type { FailureBrake } from './auth.js';
 import { decodePlain } from './body.js';
-import { JSON_TYPE } from './reply.js';
+import { etagMatches, JSON_TYPE } from './reply.js';
 import { corsHeaders } from './cors.js';
 
 const ENTRIES_PATH = '/api/v1/entries';
-
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t.replace(/^W\//, '') === etag;
-  });
-}
 
 export function createFastPath(cms: Cms, brake: FailureBrake): (req: IncomingMessage, res: ServerResponse) => boolean {
   const settings = cms.settings;

@@ -46,7 +46,8 @@ export function renderCollection(result: FilterResult): { body: string; total?: 
   }
 }
 
-function etagMatches(header: string | undefined, etag: string): boolean {
+/** True when an If-None-Match header names `etag` (or `*`); weak tags compare by value. */
+export function etagMatches(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   return header.split(',').some((tag) => {
     const t = tag.trim();
