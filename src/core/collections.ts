@@ -1,5 +1,5 @@
 /** Which file name, extension and serializer applies to an id: the last matching collection wins. */
-import type { EntryFormat, FormatResolver } from '../storage/driver.js';
+import type { EntryFormat } from '../storage/driver.js';
 import { getSerializer } from '../storage/serializers/index.js';
 import type { CollectionSettings } from './settings.js';
 
@@ -29,4 +29,3 @@ export function createCollectionResolver(collections: Record<string, CollectionS
   };
 }
 
-export const asFormatResolver = (resolve: (id: string) => ResolvedCollection): FormatResolver => resolve;

@@ -141,4 +141,3 @@ export function compileWhere(raw: unknown, limits: WhereLimits): Predicate {
   return (item) => members.every((p) => p(item));
 }
 
-export { asNumber };
