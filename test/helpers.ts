@@ -105,7 +105,7 @@ export async function call(
 ): Promise<ApiResponse> {
   const url = `${base}${endpoint}${init.query !== undefined ? `?${init.query}` : ''}`;
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
-  let body: string | Buffer | undefined;
+  let body: string | Blob | undefined;
   if (init.json !== undefined) {
     headers['content-type'] ??= 'application/json';
     body = JSON.stringify(init.json);
@@ -113,7 +113,8 @@ export async function call(
     headers['content-type'] ??= 'application/x-www-form-urlencoded';
     body = init.form;
   } else if (init.raw !== undefined) {
-    body = init.raw;
+    // Raw bytes (e.g. invalid UTF-8) go as a Blob, which fetch sends unchanged.
+    body = typeof init.raw === 'string' ? init.raw : new Blob([new Uint8Array(init.raw)]);
   }
   const response = await fetch(url, { method, headers, body });
   const text = await response.text();
