@@ -71,6 +71,8 @@ export class ContentStore {
   private readonly pendingEvents = new Map<string, boolean>();
   private eventTimer: NodeJS.Timeout | undefined;
   private readonly selfTouched = new Map<string, number>();
+  private epoch = 0;
+  private readonly generation = new Map<string, number>();
 
   constructor(
     readonly driver: StorageDriver,
@@ -105,9 +107,10 @@ export class ContentStore {
       }
       this.cache.delete(id);
     }
+    const ticket = this.ticket(id);
     const stored = await this.driver.read(id);
     if (!stored) return undefined;
-    return this.remember(stored);
+    return this.remember(stored, ticket);
   }
 
   /**
@@ -126,8 +129,24 @@ export class ContentStore {
       if (sameFile(stat, cached.stat)) return cached;
       this.cache.delete(id);
     }
+    const ticket = this.ticket(id);
     const stored = await this.driver.read(id);
-    return stored ? this.remember(stored) : undefined;
+    return stored ? this.remember(stored, ticket) : undefined;
+  }
+
+  /**
+   * Reads race with writes: a read that began before a write (or a delete) and ends after it
+   * holds the old file and must not replace the newer cached state. A ticket taken before the read
+   * tells whether anything changed that id meanwhile.
+   */
+  private ticket(id: string): string {
+    return `${this.epoch}:${this.generation.get(id) ?? 0}`;
+  }
+
+  /** Marks an id (or, without one, everything) as changed for reads in flight. */
+  private changed(id?: string): void {
+    if (id === undefined) this.epoch++;
+    else this.generation.set(id, (this.generation.get(id) ?? 0) + 1);
   }
 
   async has(id: string): Promise<boolean> {
@@ -153,7 +172,7 @@ export class ContentStore {
     entry.lruAt = ++this.lruClock;
   }
 
-  private remember(stored: StoredEntry): CachedEntry {
+  private remember(stored: StoredEntry, ticket?: string): CachedEntry {
     const entry: CachedEntry = {
       id: stored.id,
       fields: stored.fields,
@@ -163,7 +182,7 @@ export class ContentStore {
       checkedAt: Date.now(),
       lruAt: ++this.lruClock,
     };
-    if (this.options.cacheEnabled) {
+    if (this.options.cacheEnabled && (ticket === undefined || ticket === this.ticket(stored.id))) {
       this.cache.delete(stored.id);
       this.cache.set(stored.id, entry);
       if (this.cache.size > this.options.maxEntries) {
@@ -301,6 +320,7 @@ export class ContentStore {
   async write(id: string, fields: Fields): Promise<CachedEntry> {
     this.touch(id);
     const stat = await this.driver.write(id, fields);
+    this.changed(id);
     const entry = this.remember({ id, fields, stat });
     if (!this.entryIds?.has(id)) this.mutateTree((children, entryIds) => addToTree(children, entryIds, id));
     return entry;
@@ -337,11 +357,13 @@ export class ContentStore {
   }
 
   private forgetSubtree(id: string): void {
+    this.changed();
     for (const key of [...this.cache.keys()]) if (isWithin(key, id)) this.cache.delete(key);
   }
 
   /** Drops every cached entry and the id tree; content on disk is untouched. */
   clear(): void {
+    this.changed();
     this.cache.clear();
     this.children = undefined;
     this.entryIds = undefined;
@@ -425,6 +447,7 @@ export class ContentStore {
   private async reconcileEntry(id: string): Promise<void> {
     const stat = await this.driver.stat(id);
     const cached = this.cache.get(id);
+    this.changed(id);
     if (cached && !(stat && sameFile(stat, cached.stat))) this.cache.delete(id);
     if (id === '') return;
     if (stat && !this.entryIds?.has(id)) this.mutateTree((children, entryIds) => addToTree(children, entryIds, id));
