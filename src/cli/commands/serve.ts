@@ -28,6 +28,11 @@ export function registerServe(program: Command): void {
         projectDir,
         host: options.host ?? process.env['FLEXTYPE_HOST'] ?? undefined,
         port: portOf(options.port) ?? portOf(process.env['FLEXTYPE_PORT']),
+      }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE') {
+          throw new CliFailure(`${err.message}; choose another port with --port N (or FLEXTYPE_PORT)`);
+        }
+        throw err;
       });
       const { cms, url } = server;
       const pidFile = pidFileOf(projectDir);
