@@ -49,6 +49,15 @@ export function etagOf(stat: FileStat): string {
   return `"${stat.ino.toString(36)}-${Math.round(stat.mtimeMs * 1000).toString(36)}-${stat.size.toString(36)}"`;
 }
 
+/** True when an If-Match / If-None-Match list names `etag` (or `*`); weak tags compare by value. */
+export function etagListIncludes(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t.replace(/^W\//, '') === etag;
+  });
+}
+
 export function hashEtag(body: string): string {
   return `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
 }

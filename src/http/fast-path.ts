@@ -9,7 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cms } from '../core/cms.js';
 import type { FailureBrake } from './auth.js';
 import { decodePlain } from './body.js';
-import { etagMatches, JSON_TYPE } from './reply.js';
+import { etagListIncludes } from '../core/store.js';
+import { JSON_TYPE } from './reply.js';
 import { corsHeaders } from './cors.js';
 
 const ENTRIES_PATH = '/api/v1/entries';
@@ -41,7 +42,7 @@ export function createFastPath(cms: Cms, brake: FailureBrake): (req: IncomingMes
     const out: Record<string, string> = corsHeaders(settings, headers.origin);
     out['etag'] = entry.etag;
     out['cache-control'] = cacheControl;
-    if (etagMatches(headers['if-none-match'], entry.etag)) {
+    if (etagListIncludes(headers['if-none-match'], entry.etag)) {
       res.writeHead(304, out);
       res.end();
       return true;

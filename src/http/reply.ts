@@ -6,7 +6,7 @@ import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../core/errors.js';
 import type { FilterResult, Item } from '../core/query/filter.js';
-import { hashEtag } from '../core/store.js';
+import { etagListIncludes, hashEtag } from '../core/store.js';
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
@@ -46,21 +46,12 @@ export function renderCollection(result: FilterResult): { body: string; total?: 
   }
 }
 
-/** True when an If-None-Match header names `etag` (or `*`); weak tags compare by value. */
-export function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t.replace(/^W\//, '') === etag;
-  });
-}
-
 export function createReplier(options: ReplyOptions) {
   /** Sends a GET answer: 304 when the client's copy is current, compressed when worth it. */
   async function sendRead(request: FastifyRequest, reply: FastifyReply, body: string, etag?: string): Promise<FastifyReply> {
     const tag = etag ?? hashEtag(body);
     reply.header('etag', tag).header('cache-control', options.cacheControl);
-    if (etagMatches(request.headers['if-none-match'], tag)) return reply.code(304).send();
+    if (etagListIncludes(request.headers['if-none-match'], tag)) return reply.code(304).send();
     return sendBody(request, reply, 200, body);
   }
 

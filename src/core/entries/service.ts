@@ -11,7 +11,7 @@ import { isWithin, normalizeId, parentOf, type IdLimits } from '../ids.js';
 import { runCollectionQuery, type QueryLimits } from '../query/collection.js';
 import { filterFields, type FilterResult } from '../query/filter.js';
 import { parseFetchOptions } from '../query/options.js';
-import type { CachedEntry, ContentStore } from '../store.js';
+import { etagListIncludes, type CachedEntry, type ContentStore } from '../store.js';
 import { isPlainObject, sanitizeKeys, type PlainObject } from '../util.js';
 import { isTokenId } from './present.js';
 
@@ -24,8 +24,7 @@ const VISIBILITY = new Set(['visible', 'draft', 'hidden']);
 /** Checks an If-Match header value against an entry's current ETag; `*` matches any version. */
 export function assertIfMatch(entry: CachedEntry, ifMatch: string | undefined): void {
   if (ifMatch === undefined) return;
-  const wanted = ifMatch.split(',').map((tag) => tag.trim().replace(/^W\//, ''));
-  if (!wanted.includes('*') && !wanted.includes(entry.etag)) {
+  if (!etagListIncludes(ifMatch, entry.etag)) {
     throw preconditionFailed(`the entry has changed (current ETag ${entry.etag})`);
   }
 }
