@@ -41,7 +41,7 @@ export interface Settings {
     collections: Record<string, CollectionSettings>;
   };
   query: { max_depth: number; max_pattern_length: number; max_items: number };
-  storage: { durable: boolean };
+  storage: { durable: boolean; max_parallel_io: number };
   cache: { enabled: boolean; preload: boolean; max_entries: number; watch: boolean; watch_max_entries: number; poll_interval: number };
   tokens: { calls_flush_interval: number; hash_rounds: number };
   security: { auth_failures_per_minute: number; auth_block_seconds: number };
@@ -93,7 +93,7 @@ function validate(settings: PlainObject): asserts settings is Settings {
   for (const key of ['server.port', 'server.body_limit', 'server.compress_threshold', 'server.query_depth',
     'server.query_parameter_limit', 'server.query_array_limit', 'server.shutdown_grace', 'entries.max_id_length',
     'entries.max_segment_length', 'query.max_depth', 'query.max_pattern_length', 'query.max_items',
-    'cache.max_entries', 'cache.watch_max_entries', 'cache.poll_interval', 'tokens.calls_flush_interval', 'tokens.hash_rounds',
+    'storage.max_parallel_io', 'cache.max_entries', 'cache.watch_max_entries', 'cache.poll_interval', 'tokens.calls_flush_interval', 'tokens.hash_rounds',
     'security.auth_failures_per_minute', 'security.auth_block_seconds']) {
     expect(settings, key, 'number', problems);
   }

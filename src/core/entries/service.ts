@@ -6,12 +6,12 @@ import { randomUUID } from 'node:crypto';
 import type { Fields } from '../../storage/serializers/index.js';
 import { StorageError } from '../../storage/driver.js';
 import { nowForStorage } from '../dates.js';
-import { badRequest, notFound, preconditionFailed } from '../errors.js';
+import { badRequest, CmsError, conflict, notFound, preconditionFailed, storageFailure } from '../errors.js';
 import { isWithin, normalizeId, parentOf, type IdLimits } from '../ids.js';
 import { runCollectionQuery, type QueryLimits } from '../query/collection.js';
 import { filterFields, type FilterResult } from '../query/filter.js';
 import { parseFetchOptions } from '../query/options.js';
-import { etagListIncludes, type CachedEntry, type ContentStore } from '../store.js';
+import { etagListIncludes, etagOf, type CachedEntry, type ContentStore } from '../store.js';
 import { isPlainObject, sanitizeKeys, type PlainObject } from '../util.js';
 import { isTokenId } from './present.js';
 
@@ -62,8 +62,29 @@ export class EntriesService {
     try {
       return await (fresh ? this.store.getFresh(id) : this.store.get(id));
     } catch (err) {
-      if (err instanceof StorageError && err.reason === 'unsafe') throw badRequest(err.message);
-      throw err;
+      throw this.failure(err, `reading entry "${id}"`);
+    }
+  }
+
+  /** A storage failure as the client error it means (else unchanged). */
+  private failure(err: unknown, what: string): unknown {
+    return storageFailure(err, what) ?? err;
+  }
+
+  /**
+   * For delete and move: the entry's ETag, also when its file cannot be parsed (so a broken
+   * entry can still be removed or moved away through the API).
+   */
+  private async existingEtag(id: string): Promise<{ etag: string; entry: CachedEntry | undefined }> {
+    try {
+      const entry = await this.store.getFresh(id);
+      if (!entry) throw notFound(`entry "${id}" does not exist`);
+      return { etag: entry.etag, entry };
+    } catch (err) {
+      if (!(err instanceof StorageError && err.reason === 'unreadable')) throw this.failure(err, `reading entry "${id}"`);
+      const stat = await this.store.driver.stat(id);
+      if (!stat) throw notFound(`entry "${id}" does not exist`);
+      return { etag: etagOf(stat), entry: undefined };
     }
   }
 
@@ -129,7 +150,9 @@ export class EntriesService {
         visibility,
       };
       // A folder link on the way out of entries/ is refused by the store: a 400, not a 500.
-      return this.store.write(id, fields).catch((err) => this.mapStorageError(err));
+      return this.store.write(id, fields).catch((err: unknown) => {
+        throw this.failure(err, `creating entry "${id}"`);
+      });
     });
   }
 
@@ -137,9 +160,18 @@ export class EntriesService {
     const id = this.id(rawId);
     const data = asDataMap(rawData, true);
     return this.store.locks.withEntry(id, async () => {
-      const entry = await this.existing(id, true);
+      let entry: CachedEntry;
+      try {
+        entry = await this.existing(id, true);
+      } catch (err) {
+        // Merging into fields that cannot be read would lose the rest of the file.
+        if (err instanceof CmsError && err.code === 'entry_unreadable') throw conflict(`${err.detail}; fix or delete it first`);
+        throw err;
+      }
       assertIfMatch(entry, ifMatch);
-      return this.store.write(id, { ...entry.fields, ...data });
+      return this.store.write(id, { ...entry.fields, ...data }).catch((err: unknown) => {
+        throw this.failure(err, `updating entry "${id}"`);
+      });
     });
   }
 
@@ -150,21 +182,18 @@ export class EntriesService {
     await this.assertParent(newId, 'new_id');
   }
 
-  private mapStorageError(err: unknown): never {
-    if (err instanceof StorageError && err.reason === 'exists') throw badRequest(`target: ${err.message}`);
-    if (err instanceof StorageError && err.reason === 'unsafe') throw badRequest(err.message);
-    throw err;
-  }
-
-  async move(rawId: unknown, rawNewId: unknown, ifMatch?: string): Promise<CachedEntry> {
+  /** Moves an entry; answers the moved entry, or undefined when its file cannot be parsed. */
+  async move(rawId: unknown, rawNewId: unknown, ifMatch?: string): Promise<CachedEntry | undefined> {
     const id = this.id(rawId);
     const newId = this.id(rawNewId, 'new_id');
     return this.store.locks.withTree(async () => {
-      const entry = await this.existing(id, true);
-      assertIfMatch(entry, ifMatch);
+      const { etag, entry } = await this.existingEtag(id);
+      if (ifMatch !== undefined && !etagListIncludes(ifMatch, etag)) throw preconditionFailed(`the entry has changed (current ETag ${etag})`);
       await this.targetChecks(id, newId);
-      await this.store.move(id, newId).catch((err) => this.mapStorageError(err));
-      return this.existing(newId);
+      await this.store.move(id, newId).catch((err: unknown) => {
+        throw this.failure(err, `moving entry "${id}"`);
+      });
+      return entry ? this.existing(newId) : undefined;
     });
   }
 
@@ -177,7 +206,9 @@ export class EntriesService {
       // A copy is a new entry: every copied entry gets its own uuid.
       await this.store
         .copy(id, newId, (_copyId, fields) => ({ ...fields, uuid: randomUUID() }))
-        .catch((err) => this.mapStorageError(err));
+        .catch((err: unknown) => {
+          throw this.failure(err, `copying entry "${id}"`);
+        });
       return this.existing(newId);
     });
   }
@@ -185,9 +216,11 @@ export class EntriesService {
   async delete(rawId: unknown, ifMatch?: string): Promise<void> {
     const id = this.id(rawId);
     await this.store.locks.withTree(async () => {
-      const entry = await this.existing(id, true);
-      assertIfMatch(entry, ifMatch);
-      await this.store.remove(id);
+      const { etag } = await this.existingEtag(id);
+      if (ifMatch !== undefined && !etagListIncludes(ifMatch, etag)) throw preconditionFailed(`the entry has changed (current ETag ${etag})`);
+      await this.store.remove(id).catch((err: unknown) => {
+        throw this.failure(err, `deleting entry "${id}"`);
+      });
     });
   }
 }

@@ -45,7 +45,9 @@ export function entriesRoutes(app: FastifyInstance, { cms, guard, replier }: Rou
   app.put('/api/v1/entries', async (request, reply) => {
     const params = paramsOf(request);
     await guard(request, params, { ...write, required: ['id', 'new_id'] });
-    return sendEntry(request, reply, await cms.entries.move(params['id'], params['new_id'], ifMatchOf(request)));
+    const moved = await cms.entries.move(params['id'], params['new_id'], ifMatchOf(request));
+    // A broken entry can be moved but not shown: nothing to answer but success.
+    return moved ? sendEntry(request, reply, moved) : reply.code(204).send();
   });
 
   app.put('/api/v1/entries/copy', async (request, reply) => {

@@ -4,7 +4,8 @@ export type Fields = Record<string, unknown>;
 export interface Serializer {
   readonly name: string;
   decode(text: string): Fields;
-  encode(fields: Fields): string;
+  /** `previousText`: the file's current text when it exists (to keep what did not change). */
+  encode(fields: Fields, previousText?: string): string;
 }
 
 /** Thrown when a file cannot be decoded; the store reports it as an unreadable entry. */
