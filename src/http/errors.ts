@@ -82,7 +82,7 @@ export function toHttpError(err: unknown): { code: HttpErrorCode; detail?: strin
   if (err instanceof CmsError) return { code: err.code, detail: err.detail, internal: false };
   if (err instanceof HttpError) return { code: err.code, detail: err.detail, headers: err.headers, internal: false };
   const storage = storageFailure(err);
-  if (storage) return { code: storage.code, detail: storage.detail, internal: storage.code === 'storage_error' };
+  if (storage) return { code: storage.code, detail: storage.detail, internal: ERRORS[storage.code].status >= 500 };
   if (err && typeof err === 'object' && 'message' in err) {
     const known = classifyFrameworkError(err as { code?: string; statusCode?: number; message: string });
     if (known) return { ...known, internal: false };

@@ -1,6 +1,6 @@
 /** File-system storage: one folder per entry, one file per folder, atomic replace on every write. */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, promises as fs, watch as watchFolder, type Dirent, type FSWatcher } from 'node:fs';
+import { constants as fsConstants, promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { DecodeError, type Fields } from './serializers/index.js';
@@ -14,87 +14,13 @@ import {
   type StorageWatcher,
   type StoredEntry,
 } from './driver.js';
-import { decodeText, errnoOf, HeldDir, isMissing, openPath, undoCreated } from './safe-fs.js';
+import { decodeText, errnoOf, HeldDir, isMissing, openPath, undoCreated, walkTree, type Folder } from './safe-fs.js';
+import { watchTree } from './fs-watch.js';
 
 /** Names of our own temporary files and folders; never taken for entries. */
 export const TEMP_PREFIX = '.ft-tmp-';
-/** Folders a tree walk (`scan`, `recover`) reads at the same time. */
-const WALK_WIDTH = 16;
-
-interface Folder {
-  /** Path segments below the root. */
-  parts: string[];
-  id: string;
-}
-
 export interface DriverLog {
   warn(obj: object, msg?: string): void;
-}
-
-/**
- * Reads a folder tree, WALK_WIDTH folders at a time; `visit` gets each folder's entries and
- * returns the subfolders to read. One folder at a time waits on every read in turn (slow on a
- * cold disk); all at once (100,000 folders) raised peak memory by more than 100 MiB. Each folder
- * is opened without following links and checked to be where expected; a folder that vanished or
- * is a link is skipped, one that cannot be read is skipped and reported to `skipped`.
- */
-function walkTree(
-  realRoot: string,
-  start: Folder,
-  io: LimitFunction,
-  visit: (folder: Folder, dirents: Dirent[]) => Folder[],
-  skipped: (folder: Folder, err: unknown) => void,
-): Promise<void> {
-  const queue: Folder[] = [start];
-  let reading = 0;
-  let settled = false;
-  const readFolder = (folder: Folder) =>
-    io(async () => {
-      const dir = await HeldDir.openVerified(folder.parts.length === 0 ? realRoot : path.join(realRoot, ...folder.parts));
-      try {
-        return await dir.readdir();
-      } finally {
-        await dir.close();
-      }
-    });
-  return new Promise<void>((resolve, reject) => {
-    const fail = (err: unknown) => {
-      if (!settled) {
-        settled = true;
-        reject(err);
-      }
-    };
-    const pump = (): void => {
-      if (settled) return;
-      if (queue.length === 0 && reading === 0) {
-        settled = true;
-        resolve();
-        return;
-      }
-      while (reading < WALK_WIDTH && queue.length > 0) {
-        const folder = queue.pop()!;
-        reading++;
-        readFolder(folder).then(
-          (dirents) => {
-            reading--;
-            try {
-              for (const next of visit(folder, dirents)) queue.push(next);
-            } catch (err) {
-              fail(err);
-              return;
-            }
-            pump();
-          },
-          (err: unknown) => {
-            reading--;
-            if (!isMissing(err) && !(err instanceof StorageError && err.reason === 'unsafe')) skipped(folder, err);
-            pump();
-          },
-        );
-      }
-    };
-    pump();
-  });
 }
 
 export interface FsDriverOptions {
@@ -511,103 +437,12 @@ export class FsDriver implements StorageDriver {
     return { id: parts.join('/'), entryFile: false };
   }
 
-  /**
-   * One inotify watch per folder (Node's recursive mode costs several times more memory per
-   * folder); folders appearing later are added, vanished ones dropped. The folder holding the
-   * entries folder is watched too: when the entries folder (or the link naming it) is replaced,
-   * e.g. by an atomic deploy, every watch is re-attached to the new one and '' is reported.
-   * Watching is read-only: a path it follows through a swapped link only causes a re-read, and
-   * every read goes through the link-refusing operations above.
-   */
-  async watch(listener: (relativePath: string) => void, onError: (err: Error) => void): Promise<StorageWatcher> {
-    const root = this.location;
-    const watchers = new Map<string, FSWatcher>();
-    let closed = false;
-    const drop = (relDir: string) => {
-      for (const [key, watcher] of watchers) {
-        if (key === relDir || key.startsWith(relDir + path.sep)) {
-          watcher.close();
-          watchers.delete(key);
-        }
-      }
-    };
-    /** Starts one folder's watch; false when the folder is gone. */
-    const watchOne = (relDir: string): boolean => {
-      try {
-        const watcher = watchFolder(relDir === '' ? root : path.join(root, relDir), { persistent: false }, (_event, filename) => {
-          const rel = filename ? (relDir === '' ? filename : path.join(relDir, filename)) : relDir;
-          listener(rel);
-          if (filename && !filename.startsWith('.')) void follow(rel);
-        });
-        watcher.on('error', () => drop(relDir));
-        watchers.set(relDir, watcher);
-        return true;
-      } catch (err) {
-        if (isMissing(err)) return false;
-        throw err;
-      }
-    };
-    /** Watches a folder and everything below it (reading a few folders at a time). */
-    const add = async (relDir: string): Promise<void> => {
-      if (closed || watchers.has(relDir) || !watchOne(relDir)) return;
-      const parts = relDir === '' ? [] : relDir.split(path.sep);
-      await this.walk({ parts, id: relDir }, ({ parts: at, id }, dirents) => {
-        const next: Folder[] = [];
-        for (const dirent of dirents) {
-          if (!dirent.isDirectory() || dirent.name.startsWith('.')) continue;
-          const rel = id === '' ? dirent.name : path.join(id, dirent.name);
-          // Watched before it is read, so nothing created inside it meanwhile goes unseen.
-          if (closed || watchers.has(rel) || !watchOne(rel)) continue;
-          next.push({ parts: [...at, dirent.name], id: rel });
-        }
-        return next;
-      });
-    };
-    // A name changed inside a watched folder: start watching a new folder, stop for a vanished one.
-    const follow = async (rel: string) => {
-      try {
-        const stat = await fs.lstat(path.join(root, rel));
-        if (stat.isDirectory()) await add(rel);
-      } catch (err) {
-        if (isMissing(err)) drop(rel);
-        else onError(err as Error);
-      }
-    };
-    const identity = async () => {
-      const s = await fs.stat(root).catch(() => undefined);
-      return s ? `${s.dev}:${s.ino}` : '';
-    };
-    await this.openRoot().then((r) => r.close());
-    let attached = await identity();
-    let reattaching: Promise<void> | undefined;
-    const reattach = async () => {
-      const now = await identity();
-      if (closed || now === attached || now === '') return;
-      attached = now;
-      for (const watcher of watchers.values()) watcher.close();
-      watchers.clear();
-      await add('');
-      listener('');
-    };
-    const parentWatcher = watchFolder(path.dirname(root), { persistent: false }, (_event, filename) => {
-      if (filename !== path.basename(root) || closed) return;
-      reattaching = (reattaching ?? Promise.resolve())
-        .then(reattach)
-        .catch((err: Error) => onError(err));
-    });
-    parentWatcher.on('error', (err) => onError(err));
-    const close = () => {
-      closed = true;
-      parentWatcher.close();
-      for (const watcher of watchers.values()) watcher.close();
-      watchers.clear();
-    };
-    try {
-      await add('');
-    } catch (err) {
-      close();
-      throw err;
-    }
-    return { close };
+  watch(listener: (relativePath: string) => void, onError: (err: Error) => void): Promise<StorageWatcher> {
+    return watchTree(
+      this.location,
+      (start, visit) => this.walk(start, visit),
+      listener,
+      onError,
+    );
   }
 }

@@ -10,6 +10,7 @@
  * links are still refused, but a swap between the check and the use is not excluded there.
  */
 import { constants as C, existsSync, promises as fs, type Dirent } from 'node:fs';
+import type { LimitFunction } from 'p-limit';
 import path from 'node:path';
 import { StorageError } from './driver.js';
 
@@ -217,3 +218,79 @@ export function decodeText(bytes: Uint8Array): { text: string; valid: boolean } 
     return { text: Buffer.from(bytes).toString('utf8'), valid: false };
   }
 }
+
+/** Folders a tree walk (`scan`, `recover`, the watcher) reads at the same time. */
+const WALK_WIDTH = 16;
+
+export interface Folder {
+  /** Path segments below the root. */
+  parts: string[];
+  id: string;
+}
+
+/**
+ * Reads a folder tree, WALK_WIDTH folders at a time; `visit` gets each folder's entries and
+ * returns the subfolders to read. One folder at a time waits on every read in turn (slow on a
+ * cold disk); all at once (100,000 folders) raised peak memory by more than 100 MiB. Each folder
+ * is opened without following links and checked to be where expected; a folder that vanished or
+ * is a link is skipped, one that cannot be read is skipped and reported to `skipped`.
+ */
+export function walkTree(
+  realRoot: string,
+  start: Folder,
+  io: LimitFunction,
+  visit: (folder: Folder, dirents: Dirent[]) => Folder[],
+  skipped: (folder: Folder, err: unknown) => void,
+): Promise<void> {
+  const queue: Folder[] = [start];
+  let reading = 0;
+  let settled = false;
+  const readFolder = (folder: Folder) =>
+    io(async () => {
+      const dir = await HeldDir.openVerified(folder.parts.length === 0 ? realRoot : path.join(realRoot, ...folder.parts));
+      try {
+        return await dir.readdir();
+      } finally {
+        await dir.close();
+      }
+    });
+  return new Promise<void>((resolve, reject) => {
+    const fail = (err: unknown) => {
+      if (!settled) {
+        settled = true;
+        reject(err);
+      }
+    };
+    const pump = (): void => {
+      if (settled) return;
+      if (queue.length === 0 && reading === 0) {
+        settled = true;
+        resolve();
+        return;
+      }
+      while (reading < WALK_WIDTH && queue.length > 0) {
+        const folder = queue.pop()!;
+        reading++;
+        readFolder(folder).then(
+          (dirents) => {
+            reading--;
+            try {
+              for (const next of visit(folder, dirents)) queue.push(next);
+            } catch (err) {
+              fail(err);
+              return;
+            }
+            pump();
+          },
+          (err: unknown) => {
+            reading--;
+            if (!isMissing(err) && !(err instanceof StorageError && err.reason === 'unsafe')) skipped(folder, err);
+            pump();
+          },
+        );
+      }
+    };
+    pump();
+  });
+}
+
