@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createServer as createHttpServer } from 'node:http';
 import type { Cms } from '../core/cms.js';
+import { limitConnections, timeoutOptions } from './connections.js';
 import { corsHeaders } from './cors.js';
 import { createFastPath } from './fast-path.js';
 import { createGuard, FailureBrake } from './auth.js';
@@ -87,8 +88,8 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
   const app = Fastify({
     // Cache hits of the hottest call (GET one entry) are answered before Fastify (see fast-path.ts).
     serverFactory: (handler) => {
-      const server = createHttpServer((req, res) => fastPath(req, res) || handler(req, res));
-      server.keepAliveTimeout = 72_000; // Fastify's default, which a custom server does not get
+      const server = createHttpServer(timeoutOptions(settings), (req, res) => fastPath(req, res) || handler(req, res));
+      limitConnections(server, settings);
       return server;
     },
     // Fastify gets no logger: its per-request logging machinery costs throughput even when silent,
