@@ -111,6 +111,11 @@ describe('CORS with an origin list: Vary: Origin on every answer (item 27)', () 
         assert.equal(answer.headers['access-control-allow-origin'], origin === ALLOWED ? ALLOWED : undefined, `${what} from ${origin}`);
       }
     }
+    const preflight = await call(t.base, 'OPTIONS', '/entries', {
+      headers: { origin: ALLOWED, 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'content-type' },
+    });
+    assert.equal(preflight.status, 204);
+    assert.deepEqual(preflight.headers.get('vary')?.toLowerCase().split(/\s*,\s*/).sort(), ['access-control-request-headers', 'origin']);
   });
 });
 

@@ -12,6 +12,7 @@ import { createFastPath } from './fast-path.js';
 import { createGuard, FailureBrake } from './auth.js';
 import { decodeBrackets, decodeJson, decodeQuery, decodeUtf8, type DecodeLimits } from './body.js';
 import { ERRORS, errorBody, HttpError, sendError, toHttpError, type HttpErrorCode } from './errors.js';
+import { withVary } from './negotiation.js';
 import { createReplier } from './reply.js';
 import { CACHE_PATHS, cacheRoutes } from './routes/cache.js';
 import { ENTRIES_PATHS, entriesRoutes } from './routes/entries.js';
@@ -136,7 +137,9 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
         reply
           .header('access-control-allow-methods', (allowed ? [...allowed, 'OPTIONS'] : cors.methods).join(', '))
           .header('access-control-allow-headers', request.headers['access-control-request-headers'] ?? cors.headers.join(', '))
-          .header('access-control-max-age', '600');
+          .header('access-control-max-age', '600')
+          // The allowed headers echo the request's, so a cached preflight answer depends on them.
+          .header('vary', withVary(reply.getHeader('vary') as string | undefined, 'Access-Control-Request-Headers'));
       }
       if (allowed) reply.header('allow', [...allowed, 'OPTIONS'].join(', '));
       reply.code(204).send();
