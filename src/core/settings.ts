@@ -30,6 +30,11 @@ export interface Settings {
     query_array_limit: number;
     shutdown_grace: number;
     trust_proxy: boolean | string;
+    max_connections: number;
+    max_connections_per_address: number;
+    headers_timeout: number;
+    request_timeout: number;
+    keep_alive_timeout: number;
   };
   cors: { enabled: boolean; origin: string | string[]; methods: string[]; headers: string[]; expose: string[] };
   api: Record<'entries' | 'tokens' | 'registry' | 'cache', { enabled: boolean }>;
@@ -91,7 +96,9 @@ function expect(settings: PlainObject, key: string, type: 'number' | 'string' | 
 function validate(settings: PlainObject): asserts settings is Settings {
   const problems: string[] = [];
   for (const key of ['server.port', 'server.body_limit', 'server.compress_threshold', 'server.query_depth',
-    'server.query_parameter_limit', 'server.query_array_limit', 'server.shutdown_grace', 'entries.max_id_length',
+    'server.query_parameter_limit', 'server.query_array_limit', 'server.shutdown_grace', 'server.max_connections',
+    'server.max_connections_per_address', 'server.headers_timeout', 'server.request_timeout', 'server.keep_alive_timeout',
+    'entries.max_id_length',
     'entries.max_segment_length', 'query.max_depth', 'query.max_pattern_length', 'query.max_items',
     'storage.max_parallel_io', 'cache.max_entries', 'cache.watch_max_entries', 'cache.poll_interval', 'tokens.calls_flush_interval', 'tokens.hash_rounds',
     'security.auth_failures_per_minute', 'security.auth_block_seconds']) {
@@ -106,6 +113,12 @@ function validate(settings: PlainObject): asserts settings is Settings {
   for (const api of ['entries', 'tokens', 'registry', 'cache']) expect(settings, `api.${api}.enabled`, 'boolean', problems);
   const port = getPath(settings, 'server.port');
   if (typeof port === 'number' && (!Number.isInteger(port) || port > 65535)) problems.push('server.port must be an integer 0–65535');
+  const headersTimeout = getPath(settings, 'server.headers_timeout');
+  const requestTimeout = getPath(settings, 'server.request_timeout');
+  // Node refuses a headers timeout longer than the request timeout (0 turns the latter off).
+  if (typeof headersTimeout === 'number' && typeof requestTimeout === 'number' && requestTimeout > 0 && headersTimeout > requestTimeout) {
+    problems.push('server.headers_timeout must not exceed server.request_timeout');
+  }
   const rounds = getPath(settings, 'tokens.hash_rounds');
   if (typeof rounds === 'number' && (rounds < 4 || rounds > 31)) problems.push('tokens.hash_rounds must be within 4–31');
   try {

@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../core/errors.js';
 import type { FilterResult, Item } from '../core/query/filter.js';
 import { etagListIncludes, hashEtag } from '../core/store.js';
+import { chooseEncoding, withVary } from './negotiation.js';
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
@@ -58,13 +59,14 @@ export function createReplier(options: ReplyOptions) {
   async function sendBody(request: FastifyRequest, reply: FastifyReply, status: number, body: string): Promise<FastifyReply> {
     reply.code(status).header('content-type', JSON_TYPE);
     if (body.length >= options.compressThreshold) {
-      const accepts = String(request.headers['accept-encoding'] ?? '');
-      reply.header('vary', 'Accept-Encoding');
-      if (/\bbr\b/.test(accepts)) {
+      // Added to, not replacing, the Vary: Origin that CORS may have set.
+      reply.header('vary', withVary(reply.getHeader('vary') as string | undefined, 'Accept-Encoding'));
+      const coding = chooseEncoding(request.headers['accept-encoding']);
+      if (coding === 'br') {
         const compressed = await brotliAsync(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } });
         return reply.header('content-encoding', 'br').send(compressed);
       }
-      if (/\bgzip\b/.test(accepts)) {
+      if (coding === 'gzip') {
         return reply.header('content-encoding', 'gzip').send(await gzipAsync(body, { level: 6 }));
       }
     }
