@@ -213,7 +213,9 @@ export class FsDriver implements StorageDriver {
     const dir = path.dirname(file);
     await this.assertInside(dir);
     await fs.mkdir(dir, { recursive: true });
-    const text = format.serializer.encode(fields);
+    // The current file (never through a link), so the serializer edits it instead of rewriting untouched fields.
+    const previous = await fs.readFile(file, { encoding: 'utf8', flag: fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW }).catch(() => undefined);
+    const text = format.serializer.encode(fields, previous);
     const temp = path.join(dir, tempName(path.basename(file)));
     try {
       const handle = await fs.open(temp, 'wx', 0o644);
