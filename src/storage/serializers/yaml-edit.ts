@@ -5,7 +5,7 @@
  * source byte for byte; the values themselves are written by the caller's stringifier, so the
  * decoder (js-yaml) reads them back exactly as it reads a fresh file.
  */
-import { CST, Lexer, Parser } from 'yaml';
+import { CST, Parser } from 'yaml';
 import { sameData } from './equal.js';
 import type { Fields } from './types.js';
 
@@ -22,15 +22,23 @@ interface Piece {
 
 const LEADING_TOKENS = new Set(['comment', 'newline', 'space']);
 
-function namesIn(text: string): { anchors: Set<string>; aliases: Set<string> } {
-  const anchors = new Set<string>();
-  const aliases = new Set<string>();
-  for (const source of new Lexer().lex(text)) {
-    const type = CST.tokenType(source);
-    if (type === 'anchor') anchors.add(source.slice(1));
-    else if (type === 'alias') aliases.add(source.slice(1));
+/** Anchors (`&name`) and aliases (`*name`) anywhere inside a token tree. */
+function collectNames(node: unknown, names: { anchors: Set<string>; aliases: Set<string> }): void {
+  if (Array.isArray(node)) {
+    for (const child of node) collectNames(child, names);
+    return;
   }
-  return { anchors, aliases };
+  if (node === null || typeof node !== 'object') return;
+  const token = node as { type?: string; source?: string } & Record<string, unknown>;
+  if (token.type === 'anchor' && token.source) names.anchors.add(token.source.slice(1));
+  else if (token.type === 'alias' && token.source) names.aliases.add(token.source.slice(1));
+  for (const part of ['start', 'key', 'sep', 'value', 'props', 'items', 'end']) collectNames(token[part], names);
+}
+
+function namesIn(item: Item): { anchors: Set<string>; aliases: Set<string> } {
+  const names = { anchors: new Set<string>(), aliases: new Set<string>() };
+  collectNames(item, names);
+  return names;
 }
 
 /** The key of a plain `key: value` item, or undefined for anything unusual (explicit, tagged, complex keys). */
@@ -58,7 +66,7 @@ export function editYaml(text: string, previous: Fields, next: Fields, stringify
     const key = plainKey(item);
     if (key === undefined || pieces.some((piece) => piece.key === key)) return undefined;
     const itemText = CST.stringify(item);
-    pieces.push({ key, item, text: itemText, ...namesIn(itemText), action: 'keep' });
+    pieces.push({ key, item, text: itemText, ...namesIn(item), action: 'keep' });
   }
   const previousKeys = Object.keys(previous);
   if (previousKeys.length !== pieces.length || pieces.some((piece) => !Object.prototype.hasOwnProperty.call(previous, piece.key))) {
