@@ -43,6 +43,7 @@ export interface Settings {
     date_fields: string[];
     max_id_length: number;
     max_segment_length: number;
+    max_data_depth: number;
     collections: Record<string, CollectionSettings>;
   };
   query: { max_depth: number; max_pattern_length: number; max_items: number };
@@ -99,7 +100,7 @@ function validate(settings: PlainObject): asserts settings is Settings {
     'server.query_parameter_limit', 'server.query_array_limit', 'server.shutdown_grace', 'server.max_connections',
     'server.max_connections_per_address', 'server.headers_timeout', 'server.request_timeout', 'server.keep_alive_timeout',
     'entries.max_id_length',
-    'entries.max_segment_length', 'query.max_depth', 'query.max_pattern_length', 'query.max_items',
+    'entries.max_segment_length', 'entries.max_data_depth', 'query.max_depth', 'query.max_pattern_length', 'query.max_items',
     'storage.max_parallel_io', 'cache.max_entries', 'cache.watch_max_entries', 'cache.poll_interval', 'tokens.calls_flush_interval', 'tokens.hash_rounds',
     'security.auth_failures_per_minute', 'security.auth_block_seconds']) {
     expect(settings, key, 'number', problems);

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Fields } from '../../storage/serializers/index.js';
 import { StorageError } from '../../storage/driver.js';
+import { EncodeError } from '../../storage/serializers/index.js';
 import { nowForStorage } from '../dates.js';
 import { badRequest, CmsError, conflict, notFound, preconditionFailed, storageFailure } from '../errors.js';
 import { isWithin, normalizeId, parentOf, type IdLimits } from '../ids.js';
@@ -12,7 +13,7 @@ import { runCollectionQuery, type QueryLimits } from '../query/collection.js';
 import { filterFields, type FilterResult } from '../query/filter.js';
 import { parseFetchOptions } from '../query/options.js';
 import { etagListIncludes, etagOf, type CachedEntry, type ContentStore } from '../store.js';
-import { isPlainObject, sanitizeKeys, type PlainObject } from '../util.js';
+import { isPlainObject, MAX_NESTING, nestingDepth, sanitizeKeys, type PlainObject } from '../util.js';
 import { isTokenId } from './present.js';
 
 export type FetchResult =
@@ -29,19 +30,23 @@ export function assertIfMatch(entry: CachedEntry, ifMatch: string | undefined): 
   }
 }
 
-export function asDataMap(data: unknown, required: boolean): Fields {
+export function asDataMap(data: unknown, required: boolean, maxDepth = MAX_NESTING): Fields {
   if (data === undefined || data === '') {
     if (required) throw badRequest('parameter "data" is required');
     return {};
   }
   if (!isPlainObject(data)) throw badRequest('parameter "data" must be an object of fields');
+  // Refused, never cut: what is acknowledged is what is stored.
+  if (nestingDepth(data, maxDepth + 1) > maxDepth) {
+    throw badRequest(`parameter "data" is nested more than ${maxDepth} levels deep (entries.max_data_depth)`);
+  }
   return sanitizeKeys(data) as Fields;
 }
 
 export class EntriesService {
   constructor(
     private readonly store: ContentStore,
-    private readonly idLimits: IdLimits,
+    private readonly idLimits: IdLimits & { max_data_depth: number },
     private readonly queryLimits: QueryLimits,
   ) {}
 
@@ -68,6 +73,8 @@ export class EntriesService {
 
   /** A storage failure as the client error it means (else unchanged). */
   private failure(err: unknown, what: string): unknown {
+    // Data the file format cannot hold exactly is refused, never stored differently.
+    if (err instanceof EncodeError) return badRequest(err.message);
     return storageFailure(err, what) ?? err;
   }
 
@@ -132,7 +139,7 @@ export class EntriesService {
 
   async create(rawId: unknown, rawData: unknown): Promise<CachedEntry> {
     const id = this.id(rawId);
-    const data = asDataMap(rawData, false);
+    const data = asDataMap(rawData, false, this.idLimits.max_data_depth);
     return this.store.locks.withEntry(id, async () => {
       // Checked under the lock: a parent moved or deleted meanwhile must not get an orphan child.
       await this.assertParent(id, 'id');
@@ -158,7 +165,7 @@ export class EntriesService {
 
   async update(rawId: unknown, rawData: unknown, ifMatch?: string): Promise<CachedEntry> {
     const id = this.id(rawId);
-    const data = asDataMap(rawData, true);
+    const data = asDataMap(rawData, true, this.idLimits.max_data_depth);
     return this.store.locks.withEntry(id, async () => {
       let entry: CachedEntry;
       try {
