@@ -334,7 +334,7 @@ print(n, flush=True)
       const got = await call(server.base, 'GET', '/entries', { query: `id=broken&token=${q(server.token)}` });
       assert.equal(got.status, 500, got.text);
       assert.equal(got.body.title, 'Entry Unreadable');
-      assert.match(got.body.detail, /entry "broken" cannot be parsed: invalid YAML/);
+      assert.match(got.body.detail, /entry "broken" cannot be parsed: YAML error at line \d+/);
       const patched = await call(server.base, 'PATCH', '/entries', writeBody(server, { id: 'broken', data: { a: 1 } }));
       assert.equal(patched.status, 409, patched.text);
       assert.match(patched.body.detail, /cannot be parsed/);
