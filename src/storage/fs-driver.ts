@@ -1,6 +1,6 @@
 /** File-system storage: one folder per entry, one file per folder, atomic replace on every write. */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, promises as fs, watch as watchFolder, type Dirent, type FSWatcher } from 'node:fs';
+import { constants as fsConstants, promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { DecodeError, type Fields } from './serializers/index.js';
 import {
@@ -13,6 +13,7 @@ import {
   type StorageWatcher,
   type StoredEntry,
 } from './driver.js';
+import { watchTree } from './fs-watch.js';
 
 /** Names of our own temporary files and folders; never taken for entries. */
 export const TEMP_PREFIX = '.ft-tmp-';
@@ -393,75 +394,9 @@ export class FsDriver implements StorageDriver {
     return { id: parts.join('/'), entryFile: false };
   }
 
-  /**
-   * One inotify watch per folder (Node's recursive mode costs several times more memory per
-   * folder); folders appearing later are added, vanished ones dropped.
-   */
+  /** See fs-watch.ts: one watch per folder, re-attached when a folder (or the root) is replaced. */
   async watch(listener: (relativePath: string) => void, onError: (err: Error) => void): Promise<StorageWatcher> {
-    const root = this.location;
-    const watchers = new Map<string, FSWatcher>();
-    let closed = false;
-    const drop = (relDir: string) => {
-      for (const [key, watcher] of watchers) {
-        if (key === relDir || key.startsWith(relDir + path.sep)) {
-          watcher.close();
-          watchers.delete(key);
-        }
-      }
-    };
-    /** Starts one folder's watch; false when the folder is gone. */
-    const watchOne = (relDir: string): boolean => {
-      try {
-        const watcher = watchFolder(relDir === '' ? root : path.join(root, relDir), { persistent: false }, (_event, filename) => {
-          const rel = filename ? (relDir === '' ? filename : path.join(relDir, filename)) : relDir;
-          listener(rel);
-          if (filename && !filename.startsWith('.')) void follow(rel);
-        });
-        watcher.on('error', () => drop(relDir));
-        watchers.set(relDir, watcher);
-        return true;
-      } catch (err) {
-        if (isMissing(err)) return false;
-        throw err;
-      }
-    };
-    /** Watches a folder and everything below it (reading a few folders at a time). */
-    const add = async (relDir: string): Promise<void> => {
-      if (closed || watchers.has(relDir) || !watchOne(relDir)) return;
-      await walkTree({ dir: relDir === '' ? root : path.join(root, relDir), id: relDir }, ({ dir, id }, dirents) => {
-        const next: Folder[] = [];
-        for (const dirent of dirents) {
-          if (!dirent.isDirectory() || dirent.name.startsWith('.')) continue;
-          const rel = id === '' ? dirent.name : path.join(id, dirent.name);
-          // Watched before it is read, so nothing created inside it meanwhile goes unseen.
-          if (closed || watchers.has(rel) || !watchOne(rel)) continue;
-          next.push({ dir: path.join(dir, dirent.name), id: rel });
-        }
-        return next;
-      });
-    };
-    // A name changed inside a watched folder: start watching a new folder, stop for a vanished one.
-    const follow = async (rel: string) => {
-      try {
-        const stat = await fs.lstat(path.join(root, rel));
-        if (stat.isDirectory()) await add(rel);
-      } catch (err) {
-        if (isMissing(err)) drop(rel);
-        else onError(err as Error);
-      }
-    };
-    const close = () => {
-      closed = true;
-      for (const watcher of watchers.values()) watcher.close();
-      watchers.clear();
-    };
     await this.root();
-    try {
-      await add('');
-    } catch (err) {
-      close();
-      throw err;
-    }
-    return { close };
+    return watchTree(this.location, listener, onError);
   }
 }
