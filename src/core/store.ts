@@ -228,7 +228,7 @@ export class ContentStore {
   }
 
   /** Loads many entries (aligned with `targets`; undefined where unreadable), a bounded number of files at a time. */
-  async getMany(targets: readonly { id: string }[]): Promise<(CachedEntry | undefined)[]> {
+  async getMany(targets: readonly { id: string }[], onSkip?: (id: string, reason: string) => void): Promise<(CachedEntry | undefined)[]> {
     const out: (CachedEntry | undefined)[] = new Array(targets.length);
     const missing: number[] = [];
     for (let i = 0; i < targets.length; i++) {
@@ -244,8 +244,9 @@ export class ContentStore {
           try {
             out[i] = await this.get(id);
           } catch (err) {
-            // An unparsable file is skipped in collections (and logged), not fatal to the query.
-            this.log?.warn({ id, err: (err as Error).message }, 'entry skipped');
+            // An unparsable file is skipped in collections (logged, and counted for the caller), not fatal to the query.
+            this.log?.warn({ id, err: (err as Error).message }, 'entry skipped: it cannot be read');
+            onSkip?.(id, (err as Error).message);
           }
         }),
       );

@@ -23,6 +23,7 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, title: 'Unsupported Media Type', message: 'Send JSON or form-urlencoded bodies' },
   too_many_requests: { status: 429, title: 'Too Many Requests', message: 'Too many failed authentication attempts' },
   internal: { status: 500, title: 'Internal Server Error', message: 'Something went wrong on the server' },
+  service_unavailable: { status: 503, title: 'Service Unavailable', message: 'The server is busy; retry later' },
 } as const satisfies Record<ErrorCode | string, ErrorKind>;
 
 export type HttpErrorCode = keyof typeof ERRORS;
