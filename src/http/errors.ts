@@ -27,6 +27,7 @@ export const ERRORS = {
   insufficient_storage: { status: 507, title: 'Insufficient Storage', message: 'The server has no room left to store this' },
   storage_error: { status: 500, title: 'Storage Error', message: 'The storage refused the operation' },
   internal: { status: 500, title: 'Internal Server Error', message: 'Something went wrong on the server' },
+  service_unavailable: { status: 503, title: 'Service Unavailable', message: 'The server is busy; retry later' },
 } as const satisfies Record<ErrorCode | string, ErrorKind>;
 
 export type HttpErrorCode = keyof typeof ERRORS;

@@ -13,6 +13,7 @@ import { createGuard, FailureBrake } from './auth.js';
 import { decodeBrackets, decodeJson, decodeQuery, decodeUtf8, type DecodeLimits } from './body.js';
 import { ERRORS, errorBody, HttpError, sendError, toHttpError, type HttpErrorCode } from './errors.js';
 import { withVary } from './negotiation.js';
+import { HeavyQueryGate } from './heavy-queries.js';
 import { createReplier } from './reply.js';
 import { CACHE_PATHS, cacheRoutes } from './routes/cache.js';
 import { ENTRIES_PATHS, entriesRoutes } from './routes/entries.js';
@@ -151,7 +152,12 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
   const context = {
     cms,
     guard: createGuard(cms.tokens, brake),
-    replier: createReplier({ cacheControl: settings.server.cache_control, compressThreshold: settings.server.compress_threshold }),
+    replier: createReplier({
+      cacheControl: settings.server.cache_control,
+      compressThreshold: settings.server.compress_threshold,
+      streamThreshold: settings.server.stream_threshold,
+    }),
+    heavyQueries: new HeavyQueryGate(settings.query.heavy),
   };
   entriesRoutes(app, context);
   tokensRoutes(app, context);

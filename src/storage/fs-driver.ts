@@ -437,12 +437,8 @@ export class FsDriver implements StorageDriver {
     return { id: parts.join('/'), entryFile: false };
   }
 
+  /** See fs-watch.ts: one watch per folder, re-attached when a folder (or the entries folder) is replaced. */
   watch(listener: (relativePath: string) => void, onError: (err: Error) => void): Promise<StorageWatcher> {
-    return watchTree(
-      this.location,
-      (start, visit) => this.walk(start, visit),
-      listener,
-      onError,
-    );
+    return watchTree(this.location, listener, onError);
   }
 }

@@ -18,7 +18,12 @@ import { isTokenId } from './present.js';
 
 export type FetchResult =
   | { kind: 'entry'; entry: CachedEntry; data: PlainObject; filtered: boolean }
-  | { kind: 'collection'; result: FilterResult };
+  | { kind: 'collection'; result: FilterResult; skipped: string[] };
+
+export interface FetchHooks {
+  /** Awaited before a collection's entries are loaded, with their number (e.g. to queue heavy queries). */
+  admit?: (candidates: number) => Promise<void>;
+}
 
 const VISIBILITY = new Set(['visible', 'draft', 'hidden']);
 
@@ -119,17 +124,18 @@ export class EntriesService {
     return (await this.readEntry(id)) !== undefined;
   }
 
-  async fetch(rawId: unknown, rawOptions: unknown): Promise<FetchResult> {
+  async fetch(rawId: unknown, rawOptions: unknown, hooks: FetchHooks = {}): Promise<FetchResult> {
     const options = parseFetchOptions(rawOptions);
     if (options.collection) {
       const base = this.id(rawId ?? '', 'id', true);
       if (!(await this.store.exists(base))) throw notFound(`entry "${base}" does not exist`);
+      const skipped: string[] = [];
       const result = await runCollectionQuery(
         this.store,
-        { base, find: options.find, filter: options.filter, hidden: isTokenId },
+        { base, find: options.find, filter: options.filter, hidden: isTokenId, admit: hooks.admit, onSkip: (id) => void (isTokenId(id) || skipped.push(id)) },
         this.queryLimits,
       );
-      return { kind: 'collection', result };
+      return { kind: 'collection', result, skipped };
     }
     const id = this.id(rawId);
     const entry = await this.existing(id);
