@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getSerializer, serializerNames } from '../storage/serializers/index.js';
 import { parseYaml } from '../storage/serializers/yaml.js';
+import { compileIdPattern } from './query/regex.js';
 import { deepFreeze, deepMerge, getPath, isPlainObject, type PlainObject } from './util.js';
 
 export interface CollectionSettings {
@@ -154,9 +155,9 @@ function validate(settings: PlainObject): asserts settings is Settings {
       }
       if (collection['pattern'] !== undefined) {
         try {
-          new RegExp(String(collection['pattern']), 'u');
+          compileIdPattern(String(collection['pattern']));
         } catch {
-          problems.push(`entries.collections.${name}.pattern is not a valid regular expression`);
+          problems.push(`entries.collections.${name}.pattern is not a valid regular expression (RE2 syntax: no look-around or back-references)`);
         }
       }
     }

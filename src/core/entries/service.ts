@@ -8,13 +8,21 @@ import { StorageError } from '../../storage/driver.js';
 import { EncodeError } from '../../storage/serializers/index.js';
 import { nowForStorage } from '../dates.js';
 import { badRequest, CmsError, conflict, notFound, preconditionFailed, storageFailure } from '../errors.js';
-import { isWithin, normalizeId, parentOf, type IdLimits } from '../ids.js';
+import { isUnderRoot, isValidId, isWithin, normalizeId, parentOf, type IdLimits } from '../ids.js';
 import { runCollectionQuery, type QueryLimits } from '../query/collection.js';
 import { filterFields, type FilterResult } from '../query/filter.js';
 import { parseFetchOptions } from '../query/options.js';
 import { etagListIncludes, etagOf, type CachedEntry, type ContentStore } from '../store.js';
 import { isPlainObject, MAX_NESTING, nestingDepth, sanitizeKeys, type PlainObject } from '../util.js';
-import { isTokenId } from './present.js';
+import { TOKENS_ROOT } from './present.js';
+
+/**
+ * Ids the Entries API never reaches: the tokens folder, in any spelling a case-insensitive file
+ * system would take for it (`Tokens`, `TOKENS/x`, `to\u212Aens`, `tokens.`).
+ */
+export function isReservedId(id: string): boolean {
+  return isUnderRoot(id, TOKENS_ROOT);
+}
 
 export type FetchResult =
   | { kind: 'entry'; entry: CachedEntry; data: PlainObject; filtered: boolean }
@@ -57,7 +65,7 @@ export class EntriesService {
 
   private id(raw: unknown, param = 'id', allowRoot = false): string {
     const id = normalizeId(raw, this.idLimits, allowRoot, param);
-    if (isTokenId(id)) throw notFound(`entry "${id}" does not exist (tokens are managed through the Tokens API)`);
+    if (isReservedId(id)) throw notFound(`entry "${id}" does not exist (tokens are managed through the Tokens API)`);
     return id;
   }
 
@@ -111,7 +119,7 @@ export class EntriesService {
   peek(rawId: string): CachedEntry | undefined {
     try {
       const id = normalizeId(rawId, this.idLimits);
-      return isTokenId(id) ? undefined : this.store.peek(id);
+      return isReservedId(id) ? undefined : this.store.peek(id);
     } catch {
       return undefined;
     }
@@ -120,7 +128,7 @@ export class EntriesService {
   async has(rawId: unknown): Promise<boolean> {
     // Token ids are no entries here: "no", not an error (a malformed id still is one).
     const id = normalizeId(rawId, this.idLimits, false, 'id');
-    if (isTokenId(id)) return false;
+    if (isReservedId(id)) return false;
     return (await this.readEntry(id)) !== undefined;
   }
 
@@ -132,7 +140,15 @@ export class EntriesService {
       const skipped: string[] = [];
       const result = await runCollectionQuery(
         this.store,
-        { base, find: options.find, filter: options.filter, hidden: isTokenId, admit: hooks.admit, onSkip: (id) => void (isTokenId(id) || skipped.push(id)) },
+        // Listed are exactly the ids the single-entry API serves: the same validator decides both.
+        {
+          base,
+          find: options.find,
+          filter: options.filter,
+          hidden: (id) => isReservedId(id) || !isValidId(id, this.idLimits),
+          admit: hooks.admit,
+          onSkip: (id) => void (isReservedId(id) || skipped.push(id)),
+        },
         this.queryLimits,
       );
       return { kind: 'collection', result, skipped };
