@@ -45,6 +45,12 @@ describe('item 2: find.contains searches only what the caller may see', () => {
       '---\ntitle: "Visible \\"title\\""\n_secret: hunter2\nmeta:\n  _pin: "9876"\n  shown: yes-shown\n# comment-only-secret\n---\nA body with "quotes" and a\\backslash.\n',
     );
     writeEntryFile(t, 'notes/two', '---\ntitle: Another\n---\nplain\n');
+    // Written behind the server's back: wait until its watcher has seen both (bounded).
+    for (let tries = 0; tries < 200; tries++) {
+      const res = await call(t.base, 'GET', '/entries', { query: collectionQuery(t, 'notes', '') });
+      if (res.status === 200 && Object.keys(res.body).length === 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   });
   after(async () => t.close());
 
