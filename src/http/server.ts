@@ -13,6 +13,7 @@ import { decodeBrackets, decodeJson, decodeQuery, decodeUtf8, type DecodeLimits 
 import { ERRORS, errorBody, HttpError, sendError, toHttpError, type HttpErrorCode } from './errors.js';
 import { createReplier } from './reply.js';
 import { CACHE_PATHS, cacheRoutes } from './routes/cache.js';
+import { controlRoutes } from './routes/control.js';
 import { ENTRIES_PATHS, entriesRoutes } from './routes/entries.js';
 import { REGISTRY_PATHS, registryRoutes } from './routes/registry.js';
 import { TOKENS_PATHS, tokensRoutes } from './routes/tokens.js';
@@ -21,6 +22,8 @@ const KNOWN_PATHS: Record<string, string[]> = { ...ENTRIES_PATHS, ...TOKENS_PATH
 
 export interface ServerOptions {
   logger?: FastifyBaseLogger;
+  /** Opens the local control requests (routes/control.ts) with this secret. */
+  controlSecret?: string;
 }
 
 const SECRET_PARAMS = new Set(['token', 'access_token', 'string', 'hash']);
@@ -153,6 +156,7 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
   tokensRoutes(app, context);
   registryRoutes(app, context);
   cacheRoutes(app, context);
+  if (options.controlSecret !== undefined) controlRoutes(app, cms, options.controlSecret, log);
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!.replace(/\/+$/, '').replace(/\/{2,}/g, '/');
