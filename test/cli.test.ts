@@ -104,7 +104,10 @@ async function ensureBuilt(): Promise<void> {
 interface Served {
   child: ChildProcess;
   base: string;
+  /** What it printed for people (stdout). */
   output: () => string;
+  /** Its log lines (JSON, on stderr). */
+  logs: () => string;
 }
 
 /** Starts `flextype serve` on an ephemeral port; the banner gives the real URL. */
@@ -123,7 +126,7 @@ function serve(project: string): Promise<Served> {
       const match = /API:\s+(http:\/\/127\.0\.0\.1:\d+\/api\/v1)\s/.exec(stdout);
       if (match) {
         clearTimeout(timer);
-        resolve({ child, base: match[1]!, output: () => stdout });
+        resolve({ child, base: match[1]!, output: () => stdout, logs: () => stderr });
       }
     });
     child.on('exit', (code) => {
@@ -147,7 +150,7 @@ async function stop(child: ChildProcess): Promise<number | null> {
 /** Waits (bounded) until the server has logged `text` at least `count` times. */
 async function waitForLog(served: Served, text: string, count: number): Promise<void> {
   for (let i = 0; i < 500; i++) {
-    if (served.output().split(text).length - 1 >= count) return;
+    if (served.logs().split(text).length - 1 >= count) return;
     await new Promise((r) => setTimeout(r, 10));
   }
   assert.fail(`the server never logged "${text}" ${count} time(s)`);
