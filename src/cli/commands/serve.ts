@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Cms } from '../../core/cms.js';
+import type { RunningServer } from '../../http/start.js';
 import { CONTROL_CACHE_CLEAR_PATH } from '../../http/routes/control.js';
 import { CliFailure, color, printLine } from '../output.js';
 import { projectDirOf } from '../project.js';
@@ -45,9 +46,36 @@ export function registerServe(program: Command): void {
       // Taken before start-up: its crash recovery must never run beside another server's writes.
       const lock = acquireServerLock(projectDir);
       process.on('exit', () => lock.release());
+      // Signals are taken from now on: one during start-up stops the server as soon as it is up.
+      let server: RunningServer | undefined;
+      let stopSignal: string | undefined;
+      const shutdown = async (running: RunningServer, signal: string) => {
+        printLine(`\n${signal}: finishing requests in flight and saving counters…`);
+        const grace = setTimeout(() => process.exit(1), running.cms.settings.server.shutdown_grace * 1000);
+        grace.unref();
+        try {
+          await running.close();
+        } finally {
+          lock.release();
+        }
+        process.exit(0);
+      };
+      const onSignal = (signal: string) => {
+        if (stopSignal !== undefined) return;
+        stopSignal = signal;
+        if (server) void shutdown(server, signal);
+      };
+      process.on('SIGINT', () => onSignal('SIGINT'));
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
+      // An operator may also signal the server themselves (`kill -USR2 <pid>`); cache:clear does not.
+      process.on('SIGUSR2', () => {
+        if (!server) return;
+        server.cms.clearCaches();
+        server.logger.info('caches cleared (SIGUSR2)');
+      });
       // Loaded here, not at the top: the HTTP stack would slow every other command's start-up.
       const { startServer } = await import('../../http/start.js');
-      const server = await startServer({
+      server = await startServer({
         projectDir,
         host,
         port,
@@ -62,6 +90,7 @@ export function registerServe(program: Command): void {
         throw err;
       });
       const { cms, url } = server;
+      const running = server;
       lock.update({ url, control_url: controlUrlOf(server.host, server.port) });
 
       printLine(`${color.green('Flextype TS')} serving ${color.bold(projectDir)}`);
@@ -86,27 +115,6 @@ export function registerServe(program: Command): void {
         printLine(`  tokens:   create one with ${color.bold(`npx flextype tokens:create --project ${path.relative(process.cwd(), projectDir) || '.'}`)}`);
       }
       printLine(`Press Ctrl+C to stop.`);
-
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        printLine(`\n${signal}: finishing requests in flight and saving counters…`);
-        const grace = setTimeout(() => process.exit(1), cms.settings.server.shutdown_grace * 1000);
-        grace.unref();
-        try {
-          await server.close();
-        } finally {
-          lock.release();
-        }
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop('SIGINT'));
-      process.on('SIGTERM', () => void stop('SIGTERM'));
-      // An operator may also signal the server themselves (`kill -USR2 <pid>`); cache:clear does not.
-      process.on('SIGUSR2', () => {
-        cms.clearCaches();
-        server.logger.info('caches cleared (SIGUSR2)');
-      });
+      if (stopSignal !== undefined) await shutdown(running, stopSignal);
     });
 }
