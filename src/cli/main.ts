@@ -6,7 +6,9 @@ import { registerCache } from './commands/cache.js';
 import { registerEntries } from './commands/entries.js';
 import { registerServe } from './commands/serve.js';
 import { registerTokens } from './commands/tokens.js';
-import { fail } from './output.js';
+import { fail, toleratePipeReadersLeaving } from './output.js';
+
+toleratePipeReadersLeaving();
 
 const program = new Command();
 program

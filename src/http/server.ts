@@ -17,6 +17,7 @@ import { HeavyQueryGate } from './heavy-queries.js';
 import { routePathOf } from './params.js';
 import { createReplier } from './reply.js';
 import { CACHE_PATHS, cacheRoutes } from './routes/cache.js';
+import { controlRoutes } from './routes/control.js';
 import { ENTRIES_PATHS, entriesRoutes } from './routes/entries.js';
 import { REGISTRY_PATHS, registryRoutes } from './routes/registry.js';
 import { TOKENS_PATHS, tokensRoutes } from './routes/tokens.js';
@@ -25,6 +26,8 @@ const KNOWN_PATHS: Record<string, string[]> = { ...ENTRIES_PATHS, ...TOKENS_PATH
 
 export interface ServerOptions {
   logger?: FastifyBaseLogger;
+  /** Opens the local control requests (routes/control.ts) with this secret. */
+  controlSecret?: string;
 }
 
 const SECRET_PARAMS = new Set(['token', 'access_token', 'string', 'hash']);
@@ -160,6 +163,7 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
   tokensRoutes(app, context);
   registryRoutes(app, context);
   cacheRoutes(app, context);
+  if (options.controlSecret !== undefined) controlRoutes(app, cms, options.controlSecret, log);
 
   app.setNotFoundHandler((request, reply) => {
     const path = routePathOf(request.url);
