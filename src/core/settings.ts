@@ -44,7 +44,12 @@ export interface Settings {
   storage: { durable: boolean };
   cache: { enabled: boolean; preload: boolean; max_entries: number; watch: boolean; watch_max_entries: number; poll_interval: number };
   tokens: { calls_flush_interval: number; hash_rounds: number };
-  security: { auth_failures_per_minute: number; auth_block_seconds: number };
+  security: {
+    auth_failures_per_minute: number;
+    auth_block_seconds: number;
+    auth_concurrent_per_address: number;
+    auth_waiting_per_address: number;
+  };
   log: { level: string };
   [key: string]: unknown;
 }
@@ -94,7 +99,8 @@ function validate(settings: PlainObject): asserts settings is Settings {
     'server.query_parameter_limit', 'server.query_array_limit', 'server.shutdown_grace', 'entries.max_id_length',
     'entries.max_segment_length', 'query.max_depth', 'query.max_pattern_length', 'query.max_items',
     'cache.max_entries', 'cache.watch_max_entries', 'cache.poll_interval', 'tokens.calls_flush_interval', 'tokens.hash_rounds',
-    'security.auth_failures_per_minute', 'security.auth_block_seconds']) {
+    'security.auth_failures_per_minute', 'security.auth_block_seconds',
+    'security.auth_concurrent_per_address', 'security.auth_waiting_per_address']) {
     expect(settings, key, 'number', problems);
   }
   for (const key of ['server.host', 'server.cache_control', 'entries.directory', 'timezone', 'log.level']) {
