@@ -5,34 +5,44 @@
 import type { FastifyRequest } from 'fastify';
 import { CmsError } from '../core/errors.js';
 import type { Scope } from '../core/tokens/scopes.js';
-import type { ApiName, Caller, TokensService } from '../core/tokens/service.js';
+import type { ApiName, Caller, Throttle, TokensService } from '../core/tokens/service.js';
 import { HttpError } from './errors.js';
 import { accessTokenOf, requireParams, tokenOf, type Params } from './params.js';
+
+interface Waiter {
+  start: () => void;
+  refuse: (err: Error) => void;
+}
 
 interface AddressState {
   windowStart: number;
   /** Failures in the current window. */
   count: number;
   blockedUntil: number;
-  /** Attempts under way: reserved before their outcome is known, so parallel attempts cannot slip past the limit. */
-  active: number;
-  waiting: { start: () => void; refuse: (err: Error) => void }[];
+  /** Attempts under way: counted before their outcome is known, so parallel attempts cannot slip past the limit. */
+  reserved: number;
+  /** Attempts waiting because those under way could use up the failures still allowed. */
+  forBudget: Waiter[];
+  /** bcrypt runs under way, and those waiting for their turn. */
+  verifying: number;
+  forVerification: Waiter[];
 }
 
 export interface BrakeLimits {
   /** Failures allowed per address per minute (0: no brake). */
   perMinute: number;
   blockSeconds: number;
-  /** Attempts checked at once per address; more wait their turn. */
+  /** bcrypt runs at once per address; more wait their turn. */
   concurrent: number;
-  /** Attempts that may wait per address; more are refused with 429. */
+  /** Attempts that may wait (in each queue) per address; more are refused with 429. */
   waiting: number;
 }
 
 /**
  * Counts failed authentications per client address and refuses an address that fails too often.
- * An attempt whose outcome takes time (a disk read, a bcrypt run) holds a slot while it runs: at most
- * `concurrent` per address, and never more than the failures still allowed.
+ * An attempt whose outcome takes time (a disk read, a bcrypt run) is counted while it runs, and
+ * never more run than the failures still allowed; its bcrypt run waits for one of `concurrent` turns
+ * per address, so that one client cannot fill the workers.
  */
 export class FailureBrake {
   private readonly byAddress = new Map<string, AddressState>();
@@ -68,7 +78,7 @@ export class FailureBrake {
     let state = this.byAddress.get(address);
     if (!state) {
       if (this.byAddress.size > 50_000) this.prune(now);
-      state = { windowStart: now, count: 0, blockedUntil: 0, active: 0, waiting: [] };
+      state = { windowStart: now, count: 0, blockedUntil: 0, reserved: 0, forBudget: [], verifying: 0, forVerification: [] };
       this.byAddress.set(address, state);
     } else if (now - state.windowStart > 60_000) {
       state.windowStart = now;
@@ -77,30 +87,31 @@ export class FailureBrake {
     return state;
   }
 
-  private canStart(state: AddressState): boolean {
-    const { perMinute, concurrent } = this.limits;
-    return state.active < concurrent && (perMinute <= 0 || state.count + state.active < perMinute);
+  private withinBudget(state: AddressState): boolean {
+    return this.limits.perMinute <= 0 || state.count + state.reserved < this.limits.perMinute;
   }
 
-  /** Resolves when the attempt may run (its slot is then held); rejects with 429 when it may not. */
-  private acquire(address: string): Promise<AddressState> | AddressState {
+  /** A place in `queue`, or 429 when it is full. */
+  private wait(queue: Waiter[]): Promise<void> {
+    if (queue.length >= this.limits.waiting) {
+      return Promise.reject(
+        new HttpError('too_many_requests', 'too many authentications under way from this address; retry in 1 s', { 'retry-after': '1' }),
+      );
+    }
+    return new Promise((resolve, reject) => queue.push({ start: resolve, refuse: reject }));
+  }
+
+  private async reserve(address: string): Promise<AddressState> {
     const state = this.stateOf(address);
     const blocked = this.blockedError(state);
     if (blocked) throw blocked;
-    if (state.waiting.length === 0 && this.canStart(state)) {
-      state.active++;
-      return state;
-    }
-    if (state.waiting.length >= this.limits.waiting) {
-      throw new HttpError('too_many_requests', 'too many authentications under way from this address; retry in 1 s', { 'retry-after': '1' });
-    }
-    return new Promise((resolve, reject) => {
-      state.waiting.push({ start: () => resolve(state), refuse: reject });
-    });
+    if (state.forBudget.length === 0 && this.withinBudget(state)) state.reserved++;
+    else await this.wait(state.forBudget); // reserved on our behalf by release()
+    return state;
   }
 
   private release(state: AddressState, failed: boolean): void {
-    state.active--;
+    state.reserved--;
     if (failed && this.limits.perMinute > 0) {
       const now = Date.now();
       if (now - state.windowStart > 60_000) {
@@ -112,21 +123,35 @@ export class FailureBrake {
     }
     const blocked = this.blockedError(state);
     if (blocked) {
-      for (const waiter of state.waiting.splice(0)) waiter.refuse(blocked);
+      for (const waiter of state.forBudget.splice(0)) waiter.refuse(blocked);
       return;
     }
-    while (state.waiting.length > 0 && this.canStart(state)) {
-      state.active++;
-      state.waiting.shift()!.start();
+    while (state.forBudget.length > 0 && this.withinBudget(state)) {
+      state.reserved++;
+      state.forBudget.shift()!.start();
     }
   }
 
+  private throttle(state: AddressState): Throttle {
+    return async <R>(work: () => Promise<R>): Promise<R> => {
+      if (state.forVerification.length === 0 && state.verifying < this.limits.concurrent) state.verifying++;
+      else await this.wait(state.forVerification); // counted on our behalf by the run that ends
+      try {
+        return await work();
+      } finally {
+        const next = state.forVerification.shift();
+        if (next) next.start();
+        else state.verifying--;
+      }
+    };
+  }
+
   /** Runs one authentication attempt under the brake; `isFailure` says which errors count against the address. */
-  async attempt<T>(address: string, run: () => Promise<T>, isFailure: (err: unknown) => boolean): Promise<T> {
-    const state = await this.acquire(address);
+  async attempt<T>(address: string, run: (throttle: Throttle) => Promise<T>, isFailure: (err: unknown) => boolean): Promise<T> {
+    const state = await this.reserve(address);
     let failed = false;
     try {
-      return await run();
+      return await run(this.throttle(state));
     } catch (err) {
       failed = isFailure(err);
       throw err;
@@ -137,7 +162,7 @@ export class FailureBrake {
 
   private prune(now: number): void {
     for (const [address, state] of this.byAddress) {
-      const idle = state.active === 0 && state.waiting.length === 0;
+      const idle = state.reserved === 0 && state.verifying === 0 && state.forBudget.length === 0 && state.forVerification.length === 0;
       if (idle && now - state.windowStart > 60_000 && state.blockedUntil < now) this.byAddress.delete(address);
     }
   }
@@ -167,7 +192,7 @@ export function createGuard(tokens: TokensService, brake: FailureBrake) {
     // Known credentials are decided at once and never wait behind anyone's bcrypt runs.
     const known = tokens.authorizeCached(auth);
     if (known) return known;
-    return brake.attempt(request.ip, () => tokens.authorize(auth), isAuthFailure);
+    return brake.attempt(request.ip, (throttle) => tokens.authorize(auth, throttle), isAuthFailure);
   };
 }
 

@@ -27,6 +27,9 @@ export interface Caller extends Power {
   token: string;
 }
 
+/** Runs one bcrypt verification when the caller's address may have one (see the HTTP failure brake). */
+export type Throttle = <R>(work: () => Promise<R>) => Promise<R>;
+
 export interface AuthRequest {
   api: ApiName;
   scope: Scope;
@@ -70,7 +73,7 @@ export class TokensService {
   }
 
   /** Validates a call in the specification's order and counts it; returns who is calling. */
-  async authorize(request: AuthRequest): Promise<Caller> {
+  async authorize(request: AuthRequest, throttle: Throttle = (work) => work()): Promise<Caller> {
     if (!this.settings.api[request.api].enabled) throw badRequest(`the ${request.api} API is disabled in the settings`);
     if (typeof request.token !== 'string' || request.token === '') throw badRequest('parameter "token" is required');
     const token = request.token;
@@ -80,17 +83,17 @@ export class TokensService {
     // With an access token, every refusal costs one bcrypt run, like a wrong access token: the
     // answer's timing must not tell unknown (or disabled) tokens from known ones.
     if (!entry) {
-      if (secret !== undefined) await this.verifyAccess(token, secret, undefined);
+      if (secret !== undefined) await this.verifyAccess(token, secret, undefined, throttle);
       throw unauthorized('unknown token');
     }
     const unusable = this.unusable(entry);
     if (unusable) {
-      if (secret !== undefined) await this.verifyAccess(token, secret, undefined);
+      if (secret !== undefined) await this.verifyAccess(token, secret, undefined, throttle);
       throw unusable;
     }
     if (checkAccess) {
       if (secret === undefined) throw badRequest('parameter "access_token" is required');
-      if (!(await this.verifyAccess(token, secret, entry.fields['hashed_access_token']))) {
+      if (!(await this.verifyAccess(token, secret, entry.fields['hashed_access_token'], throttle))) {
         throw unauthorized('the access token does not match this token');
       }
     }
@@ -139,9 +142,9 @@ export class TokensService {
   }
 
   /** One bcrypt verification, against the token's hash or, without a well-formed one, a dummy of the configured cost. */
-  private async verifyAccess(token: string, secret: string, hash: unknown): Promise<boolean> {
+  private async verifyAccess(token: string, secret: string, hash: unknown, throttle: Throttle): Promise<boolean> {
     const real = typeof hash === 'string' && BCRYPT_SHAPE.test(hash) ? hash : undefined;
-    const ok = await this.verified.verify(token, secret, real ?? (await this.dummyHash()));
+    const ok = await throttle(async () => this.verified.verify(token, secret, real ?? (await this.dummyHash())));
     return ok && real !== undefined;
   }
 
