@@ -79,6 +79,8 @@ export class TokensService {
     const token = request.token;
     const secret = typeof request.accessToken === 'string' && request.accessToken !== '' ? request.accessToken : undefined;
     const checkAccess = request.requireAccess || (request.accessToken !== undefined && request.accessToken !== '');
+    // Made before it is needed, so that the first unknown token does not pay for it.
+    if (!this.dummy) void this.dummyHash().catch(() => {});
     const entry = await this.tokenEntry(token);
     // With an access token, every refusal costs one bcrypt run, like a wrong access token: the
     // answer's timing must not tell unknown (or disabled) tokens from known ones.
@@ -150,8 +152,13 @@ export class TokensService {
 
   /** A hash of a random secret nobody knows, made once: it never verifies, and costs what a real one does. */
   private dummyHash(): Promise<string> {
-    this.dummy ??= hashSecret(generateToken(), this.settings.tokens.hash_rounds);
-    this.dummy.catch(() => (this.dummy = undefined));
+    if (!this.dummy) {
+      const made = hashSecret(generateToken(), this.settings.tokens.hash_rounds);
+      made.catch(() => {
+        if (this.dummy === made) this.dummy = undefined; // a failed worker: try again next time
+      });
+      this.dummy = made;
+    }
     return this.dummy;
   }
 
