@@ -5,13 +5,12 @@
  * Real files in a temp project, a real server, the built CLI.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { call, CLI, q, REPO_ROOT, removeProject, startTestServer, tempProject, type ApiResponse, type TestServer } from './helpers.js';
+import { cli, ensureBuilt } from './cli-helpers.js';
+import { call, q, removeProject, startTestServer, tempProject, type ApiResponse, type TestServer } from './helpers.js';
 
 const COLLECTIONS = {
   yaml_items: { pattern: 'y/.+', filename: 'entry', extension: 'yaml', serializer: 'yaml' },
@@ -268,31 +267,6 @@ describe('entry files through the API', () => {
 });
 
 // ---- the CLI ---------------------------------------------------------------------------------
-
-const execFileAsync = promisify(execFile);
-
-async function ensureBuilt(): Promise<void> {
-  const newest = (dir: string): number =>
-    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs)));
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newest(path.join(REPO_ROOT, 'src'))) return;
-  await execFileAsync('npm', ['run', 'build'], { cwd: REPO_ROOT, timeout: 120_000 });
-}
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('entry files through the CLI', () => {
   let project: string;
