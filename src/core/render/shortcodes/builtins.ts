@@ -11,10 +11,15 @@ import type { Shortcode, ShortcodeHandler } from './processor.js';
 type Process = (text: string) => Promise<string>;
 type Handler = (s: Shortcode, env: ShortcodeEnv, process: Process) => Promise<unknown> | unknown;
 
-/** PHP `isset` on a parameter: present with a value. */
-function given(s: Shortcode, name: string): s is Shortcode & { get(name: string): string } {
-  const value = s.get(name);
-  return value !== undefined && value !== null;
+/** A parameter's value when it is given with one (PHP `isset`), else undefined. */
+function param(s: Shortcode, name: string): string | undefined {
+  return s.get(name) ?? undefined;
+}
+
+/** Renders a parameter's value when it is given, else undefined. */
+async function rendered(s: Shortcode, name: string, process: Process): Promise<string | undefined> {
+  const value = param(s, name);
+  return value === undefined ? undefined : process(value);
 }
 
 /** The bare word `word` appears among the parameter names (`(entries fetch id:…)`). */
@@ -33,28 +38,26 @@ function optionsOf(text: string): Record<string, unknown> {
 
 /** JSON text of a fetched value, or one field of it (a dot path). */
 async function answerOf(s: Shortcode, value: unknown, process: Process): Promise<unknown> {
-  if (!given(s, 'field')) return value;
-  const field = await process(s.get('field'));
+  const field = await rendered(s, 'field', process);
+  if (field === undefined) return value;
   const found = getPath(value, field);
   if (found !== undefined && found !== null) return found;
-  return given(s, 'default') ? process(s.get('default')) : '';
+  return (await rendered(s, 'default', process)) ?? '';
 }
 
 const entries: Handler = async (s, env, process) => {
-  if (!hasWord(s, 'fetch') || !given(s, 'id') || !enabled(env, 'entries.fetch')) return '';
-  const id = await process(s.get('id'));
-  const options = given(s, 'options') ? optionsOf(await process(s.get('options'))) : {};
+  const id = hasWord(s, 'fetch') && enabled(env, 'entries.fetch') ? await rendered(s, 'id', process) : undefined;
+  if (id === undefined) return '';
+  const options = optionsOf((await rendered(s, 'options', process)) ?? '');
   const value = await env.fetchEntry(id, options);
   return answerOf(s, value ?? [], process);
 };
 
 const fetchResource: Handler = async (s, env, process) => {
-  let resource: string;
-  if (given(s, 'resource')) resource = s.get('resource');
-  else if (s.main !== null) resource = s.main;
-  else return '';
-  resource = await process(resource);
-  const options = given(s, 'options') ? optionsOf(await process(s.get('options'))) : {};
+  const source = param(s, 'resource') ?? s.main;
+  if (source === null) return '';
+  const resource = await process(source);
+  const options = optionsOf((await rendered(s, 'options', process)) ?? '');
   let value: unknown;
   if (resource !== '' && (await env.hasEntry(resource))) value = await env.fetchEntry(resource, options);
   else value = await env.fetchFile(resource);
@@ -64,35 +67,36 @@ const fetchResource: Handler = async (s, env, process) => {
 };
 
 const registry: Handler = async (s, env, process) => {
-  if (!hasWord(s, 'get') || !given(s, 'id') || !enabled(env, 'registry.get')) return '';
-  const value = env.registryGet(await process(s.get('id')));
+  const id = hasWord(s, 'get') && enabled(env, 'registry.get') ? await rendered(s, 'id', process) : undefined;
+  if (id === undefined) return '';
+  const value = env.registryGet(id);
   if (value !== undefined && value !== null) return value;
-  return given(s, 'default') ? process(s.get('default')) : '';
+  return (await rendered(s, 'default', process)) ?? '';
 };
 
 /** `field` and `var` share their forms; only the scope differs. */
 function scoped(scopeOf: (env: ShortcodeEnv) => ShortcodeEnv['field']): Handler {
   return async (s, env, process) => {
     const scope = scopeOf(env);
-    if (given(s, 'set')) {
-      const value = given(s, 'value') ? s.get('value') : (s.content ?? '');
-      scope.set(await process(s.get('set')), await process(value));
+    const set = await rendered(s, 'set', process);
+    if (set !== undefined) {
+      scope.set(set, await process(param(s, 'value') ?? s.content ?? ''));
       return '';
     }
-    if (given(s, 'get')) {
-      const value = scope.get(await process(s.get('get')));
+    const get = await rendered(s, 'get', process);
+    if (get !== undefined) {
+      const value = scope.get(get);
       if (value !== undefined && value !== null) return value;
-      return given(s, 'default') ? s.get('default') : (s.content ?? '');
+      return param(s, 'default') ?? s.content ?? '';
     }
     if (s.main !== null) return scope.get(await process(s.main)) ?? '';
-    if (given(s, 'unset')) {
-      scope.set(await process(s.get('unset')), null);
+    const unset = await rendered(s, 'unset', process);
+    if (unset !== undefined) {
+      scope.set(unset, null);
       return '';
     }
-    if (given(s, 'delete')) {
-      scope.delete(await process(s.get('delete')));
-      return '';
-    }
+    const remove = await rendered(s, 'delete', process);
+    if (remove !== undefined) scope.delete(remove);
     return '';
   };
 }
@@ -140,16 +144,16 @@ const translate: Handler = async (s, env, process) => {
   if (s.main === null) return '';
   const key = await process(s.main);
   const values: Record<string, string> = {};
-  if (given(s, 'values')) {
-    for (const [k, v] of Object.entries(parseStr(await process(s.get('values'))))) values[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  for (const [k, v] of Object.entries(parseStr((await rendered(s, 'values', process)) ?? ''))) {
+    values[k] = typeof v === 'string' ? v : JSON.stringify(v);
   }
-  const locale = given(s, 'locale') ? await process(s.get('locale')) : null;
+  const locale = (await rendered(s, 'locale', process)) ?? null;
   return env.translate(key, values, locale);
 };
 
 const filesystem: Handler = async (s, env, process) => {
-  if (!hasWord(s, 'get') || !given(s, 'file') || !enabled(env, 'filesystem.get')) return '';
-  return (await env.readProjectFile(await process(s.get('file')))) ?? '';
+  const file = hasWord(s, 'get') && enabled(env, 'filesystem.get') ? await rendered(s, 'file', process) : undefined;
+  return file === undefined ? '' : ((await env.readProjectFile(file)) ?? '');
 };
 
 /** Base URL + `/` + path, with repeated slashes collapsed (not after `:`) and no trailing slash. */
@@ -207,14 +211,14 @@ const urls: Record<string, Handler> = {
   getProjectUrl: (_s, env) => `${baseUrlOf(env)}/project`,
   getUriString: (_s, env) => env.request.uri,
   urlFor: async (s, env, process) => {
-    const query = given(s, 'queryParams') ? JSON.parse(await process(s.get('queryParams'))) : {};
+    const query: unknown = JSON.parse((await rendered(s, 'queryParams', process)) ?? '{}');
     return urlFor(env, s.get('routeName') ?? '', isPlainObject(query) ? query : {});
   },
 };
 
 const strings: Handler = async (s, env, process) => {
   let text = s.content !== null ? await process(s.content) : '';
-  const separator = given(s, 'varsDelimeter') ? await process(s.get('varsDelimeter')) : ',';
+  const separator = (await rendered(s, 'varsDelimeter', process)) ?? ',';
   for (const [name, value] of s.parameters) {
     if (name === 'varsDelimeter') continue;
     const pieces = value === null ? [] : separator !== '' && value.includes(separator) ? value.split(separator) : [value];
