@@ -35,12 +35,12 @@ function assign(target: PlainObject, key: string | undefined, value: unknown): v
   target[String(numeric.length === 0 ? 0 : Math.max(...numeric) + 1)] = value;
 }
 
-/** PHP arrays whose keys are 0…n-1 in order are JSON lists; the rest are maps. */
+/** PHP arrays whose keys are 0…n-1 in order (the empty one too) are JSON lists; the rest are maps. */
 export function phpArrayToJson(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(phpArrayToJson);
   if (!isPlainObject(value)) return value;
   const keys = Object.keys(value);
-  if (keys.length > 0 && keys.every((k, i) => k === String(i))) return keys.map((k) => phpArrayToJson(value[k]));
+  if (keys.every((k, i) => k === String(i))) return keys.map((k) => phpArrayToJson(value[k]));
   const out: PlainObject = {};
   for (const k of keys) out[k] = phpArrayToJson(value[k]);
   return out;
