@@ -152,7 +152,7 @@ interface Wall {
   zone?: number;
 }
 
-const TIME = String.raw`(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(am|pm|a\.m\.|p\.m\.)?)?`;
+const TIME = String.raw`(?:[ t]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(am|pm|a\.m\.|p\.m\.)?)?`;
 const ZONE = String.raw`\s*(z|utc|gmt|[+-]\d{2}:?\d{2})?`;
 
 const ABSOLUTE: { re: RegExp; build(m: RegExpExecArray): Wall | undefined }[] = [
