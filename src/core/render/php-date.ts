@@ -39,9 +39,12 @@ export function wallToUnix(y: number, mo: number, d: number, h: number, mi: numb
 
 function zoneName(unix: number, timeZone: string): string {
   if (timeZone === 'UTC') return 'UTC';
-  const name = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'short' }).formatToParts(new Date(unix * 1000))
-    .find((p) => p.type === 'timeZoneName')?.value ?? '';
-  if (/^[A-Z]{3,5}$/.test(name) && name !== 'GMT') return name;
+  // en-US knows American abbreviations (EST), en-GB European ones (CET); else an offset as PHP prints it.
+  for (const locale of ['en-US', 'en-GB']) {
+    const name = new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'short' }).formatToParts(new Date(unix * 1000))
+      .find((p) => p.type === 'timeZoneName')?.value ?? '';
+    if (/^[A-Z]{3,5}$/.test(name) && name !== 'GMT') return name;
+  }
   const offset = zoneOffset(unix, timeZone);
   if (offset === 0) return 'GMT';
   const abs = Math.abs(offset);
