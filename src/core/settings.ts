@@ -32,13 +32,14 @@ export interface Settings {
     trust_proxy: boolean | string;
   };
   cors: { enabled: boolean; origin: string | string[]; methods: string[]; headers: string[]; expose: string[] };
-  api: Record<'entries' | 'tokens' | 'registry' | 'cache', { enabled: boolean }>;
+  api: Record<'entries' | 'tokens' | 'registry' | 'cache' | 'query', { enabled: boolean }>;
   entries: {
     directory: string;
     date_fields: string[];
     max_id_length: number;
     max_segment_length: number;
     collections: Record<string, CollectionSettings>;
+    render: { max_value_bytes: number; max_items: number; max_time_ms: number; max_depth: number };
   };
   query: { max_depth: number; max_pattern_length: number; max_items: number };
   storage: { durable: boolean };

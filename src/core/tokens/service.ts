@@ -19,7 +19,7 @@ import { CallCounters } from './counters.js';
 import { generateToken, hashSecret, verifySecret, VerifiedSecrets } from './hash.js';
 import { allows, parseScopes, scopesOfToken, within, type Scope, type ScopeSet } from './scopes.js';
 
-export type ApiName = 'entries' | 'tokens' | 'registry' | 'cache';
+export type ApiName = 'entries' | 'tokens' | 'registry' | 'cache' | 'query';
 
 export interface Caller {
   token: string;
@@ -28,7 +28,8 @@ export interface Caller {
 
 export interface AuthRequest {
   api: ApiName;
-  scope: Scope;
+  /** The scope needed, or several that are all needed (the Query API reads entries and the registry). */
+  scope: Scope | readonly Scope[];
   token: unknown;
   accessToken: unknown;
   /** Writes need the access token; reads check it only when given. */
@@ -84,7 +85,9 @@ export class TokensService {
     if (!fresh) throw unauthorized('unknown token');
     if (fresh !== entry) this.assertUsable(fresh);
     const scopes = scopesOfToken(fresh.fields);
-    if (!allows(scopes, request.scope)) throw unauthorized(`this token lacks the scope "${request.scope}"`);
+    for (const scope of typeof request.scope === 'string' ? [request.scope] : request.scope) {
+      if (!allows(scopes, scope)) throw unauthorized(`this token lacks the scope "${scope}"`);
+    }
     if (!this.counters.tryCount(fresh.id, fresh.fields, this.limitOf(fresh.fields))) {
       throw badRequest('this token has reached its limit_calls');
     }
