@@ -46,7 +46,7 @@ describe('POST /api/v1/query', () => {
     assert.equal(
       response.text,
       '{"sum":2,"list":[1,2],"text":"ab","float":0.30000000000000004,"bool":true,"nil":null,"map":{"b":1},"col":{"x":1},' +
-        '"str":"foo","obj":[],"a":{"b":6,"_c":"kept"},"x":{"y":"expanded"},"nested":[1,4]}',
+        '"str":"foo","obj":{},"a":{"b":6,"_c":"kept"},"x":{"y":"expanded"},"nested":[1,4]}',
     );
   });
 

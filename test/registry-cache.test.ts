@@ -73,7 +73,7 @@ describe('Registry API', () => {
     const api = await get('id=flextype.settings.api');
     assert.deepEqual(api.body, {
       id: 'flextype.settings.api',
-      value: { entries: { enabled: true }, tokens: { enabled: true }, registry: { enabled: true }, cache: { enabled: true } },
+      value: { entries: { enabled: true }, tokens: { enabled: true }, registry: { enabled: true }, cache: { enabled: true }, query: { enabled: true } },
     });
     // A default (built-in) and a project override side by side.
     assert.equal((await get('id=flextype.settings.timezone')).body.value, 'UTC');

@@ -11,7 +11,7 @@ import { ExpressionError } from './expressions/errors.js';
 import { ExpressionEngine } from './expressions/index.js';
 import { setDot } from './expressions/paths.js';
 import { Scope } from './expressions/scope.js';
-import { ExprObject, isList, isMap, toJsonText, type PhpMap, type Value } from './expressions/values.js';
+import { ExprObject, isList, isMap, OPAQUE, toJsonText, type PhpMap, type Value } from './expressions/values.js';
 import { LimitError } from './limits.js';
 
 /** Dotted leaf keys of a map, as the reference's `dot()`: non-empty maps and lists recurse. */
@@ -30,6 +30,7 @@ function typed(value: Value, depth = 0): Value {
   if (depth > 256) return null;
   if (value instanceof ExprObject) return typed(value.toData(), depth + 1);
   if (isList(value)) return value.map((item) => typed(item, depth + 1));
+  if (value === OPAQUE) return value;
   if (isMap(value)) return new Map([...value].map(([k, v]) => [k, typed(v, depth + 1)] as [string, Value]));
   return value;
 }

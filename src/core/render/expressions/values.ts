@@ -28,7 +28,7 @@ export abstract class ExprObject {
 
   /** The value in typed JSON (Query API): `{}` for objects that are no data. */
   toData(): Value {
-    return new Map();
+    return OPAQUE;
   }
 
   /** The value as text in a field: `''` for objects that are no data. */
@@ -36,6 +36,9 @@ export abstract class ExprObject {
     return '';
   }
 }
+
+/** What an object that is no data answers as data: an empty map that JSON writes as `{}`. */
+export const OPAQUE: PhpMap = new Map();
 
 export const isMap = (v: Value | undefined): v is PhpMap => v instanceof Map;
 export const isList = (v: Value | undefined): v is Value[] => Array.isArray(v);
@@ -139,6 +142,7 @@ export function toJsonText(value: Value, depth = 0): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (value instanceof ExprObject) return toJsonText(value.toData(), depth + 1);
   if (isList(value)) return `[${value.map((item) => toJsonText(item, depth + 1)).join(',')}]`;
+  if (value === OPAQUE) return '{}';
   if (value.size === 0) return '[]';
   if (isListLike(value)) return `[${[...value.values()].map((item) => toJsonText(item, depth + 1)).join(',')}]`;
   const parts: string[] = [];
