@@ -46,6 +46,8 @@ export class Cms {
         root: path.resolve(this.projectDir, this.settings.entries.directory),
         resolveFormat: resolve,
         durable: this.settings.storage.durable,
+        maxParallelIo: this.settings.storage.max_parallel_io,
+        ...(options.log ? { log: options.log } : {}),
       });
     const present = createPresenter({ dateFields: this.settings.entries.date_fields, timeZone: this.settings.timezone });
     this.store = new ContentStore(

@@ -1,35 +1,52 @@
 /** Date handling: stored date strings (the reference's `d-m-Y H:i`, ISO 8601, …) to Unix seconds. */
+import { DateTime } from 'luxon';
 
 const DMY = /^(\d{1,2})[-./](\d{1,2})[-./](\d{4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
 const YMD = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$/;
 const HAS_ZONE = /(?:Z|[+-]\d{2}:?\d{2}|\b(?:UTC|GMT))$/i;
 
-/** Offset (ms) of a time zone at a given UTC instant, via Intl; 0 for UTC. */
-function zoneOffsetMs(utcMs: number, timeZone: string): number {
-  if (timeZone === 'UTC') return 0;
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(new Date(utcMs));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return asUtc - Math.floor(utcMs / 1000) * 1000;
+/** Month-name forms (`May 15, 2020`, `15 May 2020 06:57`, optionally with a zone), read by luxon. */
+const NAMED_MONTH_FORMATS = ['MMM d, yyyy', 'MMM d yyyy', 'd MMM yyyy', 'MMMM d, yyyy', 'MMMM d yyyy', 'd MMMM yyyy'].flatMap((day) =>
+  ['', ' H:mm', ' H:mm:ss'].flatMap((time) => ['', ' z', ' ZZ'].map((zone) => day + time + zone)),
+);
+
+/**
+ * The instant of a parsed local time. A time that happens twice (clocks turned back) is its first
+ * occurrence, as in PHP; a time that never happens (clocks turned forward) has already been moved
+ * forward by the gap by luxon, as in PHP.
+ */
+function firstOccurrence(local: DateTime): number {
+  let earliest = local.toMillis();
+  if (!local.zone.isUniversal) for (const candidate of local.getPossibleOffsets()) earliest = Math.min(earliest, candidate.toMillis());
+  return Math.floor(earliest / 1000);
 }
 
 function wallClockToUnix(y: number, mo: number, d: number, h: number, mi: number, s: number, timeZone: string): number | undefined {
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return undefined;
-  const naive = Date.UTC(y, mo - 1, d, h, mi, s);
-  const offset = zoneOffsetMs(naive, timeZone);
-  return Math.floor((naive - offset) / 1000);
+  if (h > 23) return undefined; // luxon would read 24:00 as the next day
+  const local = DateTime.fromObject({ year: y, month: mo, day: d, hour: h, minute: mi, second: s }, { zone: timeZone });
+  // 31-02, month 13, 10:61: not dates (never rolled over into the next day or month).
+  return local.isValid ? firstOccurrence(local) : undefined;
 }
 
-/** Parses a date string to Unix seconds; undefined when it is not a date. */
+/** Forms with a zone or a month name; local times among them are read in `timeZone`. */
+function parseOther(value: string, timeZone: string): number | undefined {
+  // setZone: a time with an explicit offset keeps it (a fixed zone), so only local times get the rule above.
+  const options = { zone: timeZone, setZone: true, locale: 'en-US' };
+  for (const parse of [DateTime.fromISO, DateTime.fromSQL, DateTime.fromRFC2822, DateTime.fromHTTP]) {
+    const parsed = parse(value, options);
+    if (parsed.isValid) return firstOccurrence(parsed);
+  }
+  for (const format of NAMED_MONTH_FORMATS) {
+    const parsed = DateTime.fromFormat(value, format, options);
+    if (parsed.isValid) return firstOccurrence(parsed);
+  }
+  return undefined;
+}
+
+/**
+ * Parses a date string to Unix seconds; undefined when it is not a date, including impossible
+ * dates (`31-02-2021`), which are never rolled over.
+ */
 export function parseDate(text: string, timeZone = 'UTC'): number | undefined {
   const value = text.trim();
   if (value === '') return undefined;
@@ -39,8 +56,7 @@ export function parseDate(text: string, timeZone = 'UTC'): number | undefined {
   m = YMD.exec(value);
   if (m) return wallClockToUnix(+m[1]!, +m[2]!, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0), timeZone);
   if (!HAS_ZONE.test(value) && !/[a-z]{3,}/i.test(value)) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
+  return parseOther(value, timeZone);
 }
 
 /** A date field's value as Unix seconds: numbers pass, date strings convert, others stay as they are. */

@@ -25,11 +25,17 @@ export interface Settings {
     body_limit: number;
     cache_control: string;
     compress_threshold: number;
+    stream_threshold: number;
     query_depth: number;
     query_parameter_limit: number;
     query_array_limit: number;
     shutdown_grace: number;
     trust_proxy: boolean | string;
+    max_connections: number;
+    max_connections_per_address: number;
+    headers_timeout: number;
+    request_timeout: number;
+    keep_alive_timeout: number;
   };
   cors: { enabled: boolean; origin: string | string[]; methods: string[]; headers: string[]; expose: string[] };
   api: Record<'entries' | 'tokens' | 'registry' | 'cache' | 'query', { enabled: boolean }>;
@@ -38,11 +44,17 @@ export interface Settings {
     date_fields: string[];
     max_id_length: number;
     max_segment_length: number;
+    max_data_depth: number;
     collections: Record<string, CollectionSettings>;
     render: { max_value_bytes: number; max_items: number; max_time_ms: number; max_depth: number };
   };
-  query: { max_depth: number; max_pattern_length: number; max_items: number };
-  storage: { durable: boolean };
+  query: {
+    max_depth: number;
+    max_pattern_length: number;
+    max_items: number;
+    heavy: { threshold: number; concurrency: number; queue: number; retry_after: number };
+  };
+  storage: { durable: boolean; max_parallel_io: number };
   cache: { enabled: boolean; preload: boolean; max_entries: number; watch: boolean; watch_max_entries: number; poll_interval: number };
   tokens: { calls_flush_interval: number; hash_rounds: number };
   security: { auth_failures_per_minute: number; auth_block_seconds: number };
@@ -91,10 +103,13 @@ function expect(settings: PlainObject, key: string, type: 'number' | 'string' | 
 
 function validate(settings: PlainObject): asserts settings is Settings {
   const problems: string[] = [];
-  for (const key of ['server.port', 'server.body_limit', 'server.compress_threshold', 'server.query_depth',
-    'server.query_parameter_limit', 'server.query_array_limit', 'server.shutdown_grace', 'entries.max_id_length',
-    'entries.max_segment_length', 'query.max_depth', 'query.max_pattern_length', 'query.max_items',
-    'cache.max_entries', 'cache.watch_max_entries', 'cache.poll_interval', 'tokens.calls_flush_interval', 'tokens.hash_rounds',
+  for (const key of ['server.port', 'server.body_limit', 'server.compress_threshold', 'server.stream_threshold', 'server.query_depth',
+    'server.query_parameter_limit', 'server.query_array_limit', 'server.shutdown_grace', 'server.max_connections',
+    'server.max_connections_per_address', 'server.headers_timeout', 'server.request_timeout', 'server.keep_alive_timeout',
+    'entries.max_id_length',
+    'entries.max_segment_length', 'entries.max_data_depth', 'query.max_depth', 'query.max_pattern_length', 'query.max_items',
+    'query.heavy.threshold', 'query.heavy.concurrency', 'query.heavy.queue', 'query.heavy.retry_after',
+    'storage.max_parallel_io', 'cache.max_entries', 'cache.watch_max_entries', 'cache.poll_interval', 'tokens.calls_flush_interval', 'tokens.hash_rounds',
     'security.auth_failures_per_minute', 'security.auth_block_seconds']) {
     expect(settings, key, 'number', problems);
   }
@@ -107,6 +122,14 @@ function validate(settings: PlainObject): asserts settings is Settings {
   for (const api of ['entries', 'tokens', 'registry', 'cache']) expect(settings, `api.${api}.enabled`, 'boolean', problems);
   const port = getPath(settings, 'server.port');
   if (typeof port === 'number' && (!Number.isInteger(port) || port > 65535)) problems.push('server.port must be an integer 0–65535');
+  const headersTimeout = getPath(settings, 'server.headers_timeout');
+  const requestTimeout = getPath(settings, 'server.request_timeout');
+  // Node refuses a headers timeout longer than the request timeout (0 turns the latter off).
+  if (typeof headersTimeout === 'number' && typeof requestTimeout === 'number' && requestTimeout > 0 && headersTimeout > requestTimeout) {
+    problems.push('server.headers_timeout must not exceed server.request_timeout');
+  }
+  const concurrency = getPath(settings, 'query.heavy.concurrency');
+  if (typeof concurrency === 'number' && (!Number.isInteger(concurrency) || concurrency < 1)) problems.push('query.heavy.concurrency must be an integer of at least 1');
   const rounds = getPath(settings, 'tokens.hash_rounds');
   if (typeof rounds === 'number' && (rounds < 4 || rounds > 31)) problems.push('tokens.hash_rounds must be within 4–31');
   try {

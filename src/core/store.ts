@@ -45,8 +45,10 @@ export interface Logger {
 
 const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
 
+/** Changes with any change of the file, also one that restores the mtime (`cp -p`, `tar`): ctime cannot be set back. */
 export function etagOf(stat: FileStat): string {
-  return `"${stat.ino.toString(36)}-${Math.round(stat.mtimeMs * 1000).toString(36)}-${stat.size.toString(36)}"`;
+  const micros = (ms: number) => Math.round(ms * 1000).toString(36);
+  return `"${stat.ino.toString(36)}-${micros(stat.mtimeMs)}-${micros(stat.ctimeMs)}-${stat.size.toString(36)}"`;
 }
 
 /** True when an If-Match / If-None-Match list names `etag` (or `*`); weak tags compare by value. */
@@ -79,7 +81,6 @@ export class ContentStore {
   private watching = false;
   private readonly pendingEvents = new Map<string, boolean>();
   private eventTimer: NodeJS.Timeout | undefined;
-  private readonly selfTouched = new Map<string, number>();
   private epoch = 0;
   private readonly generation = new Map<string, number>();
 
@@ -123,24 +124,19 @@ export class ContentStore {
   }
 
   /**
-   * The entry as it is on disk right now (the cached copy if the file's stat still matches it).
-   * Writers use this for read-modify-write, so an edit made outside the API a moment ago is never
-   * overwritten with an older cached copy.
+   * The entry as it is on disk right now, always read from the file (never the cache). Writers use
+   * this for read-modify-write, so an edit made outside the API a moment ago is never overwritten
+   * with an older cached copy, even one no stat field reveals (same size, mtime restored, and a
+   * ctime within the clock's granularity).
    */
   async getFresh(id: string): Promise<CachedEntry | undefined> {
-    const cached = this.cache.get(id);
-    if (cached) {
-      const stat = await this.driver.stat(id);
-      if (!stat) {
-        this.cache.delete(id);
-        return undefined;
-      }
-      if (sameFile(stat, cached.stat)) return cached;
-      this.cache.delete(id);
-    }
     const ticket = this.ticket(id);
     const stored = await this.driver.read(id);
-    return stored ? this.remember(stored, ticket) : undefined;
+    if (!stored) {
+      if (this.cache.delete(id)) this.changed(id);
+      return undefined;
+    }
+    return this.remember(stored, ticket);
   }
 
   /**
@@ -232,7 +228,7 @@ export class ContentStore {
   }
 
   /** Loads many entries (aligned with `targets`; undefined where unreadable), a bounded number of files at a time. */
-  async getMany(targets: readonly { id: string }[]): Promise<(CachedEntry | undefined)[]> {
+  async getMany(targets: readonly { id: string }[], onSkip?: (id: string, reason: string) => void): Promise<(CachedEntry | undefined)[]> {
     const out: (CachedEntry | undefined)[] = new Array(targets.length);
     const missing: number[] = [];
     for (let i = 0; i < targets.length; i++) {
@@ -248,8 +244,9 @@ export class ContentStore {
           try {
             out[i] = await this.get(id);
           } catch (err) {
-            // An unparsable file is skipped in collections (and logged), not fatal to the query.
-            this.log?.warn({ id, err: (err as Error).message }, 'entry skipped');
+            // An unparsable file is skipped in collections (logged, and counted for the caller), not fatal to the query.
+            this.log?.warn({ id, err: (err as Error).message }, 'entry skipped: it cannot be read');
+            onSkip?.(id, (err as Error).message);
           }
         }),
       );
@@ -327,7 +324,6 @@ export class ContentStore {
   // ---- writing (callers hold the matching lock) -----------------------------------------------
 
   async write(id: string, fields: Fields): Promise<CachedEntry> {
-    this.touch(id);
     const stat = await this.driver.write(id, fields);
     this.changed(id);
     const entry = this.remember({ id, fields, stat });
@@ -336,8 +332,6 @@ export class ContentStore {
   }
 
   async move(id: string, newId: string): Promise<void> {
-    this.touch(id);
-    this.touch(newId);
     await this.driver.move(id, newId);
     this.forgetSubtree(id);
     this.forgetSubtree(newId);
@@ -349,7 +343,6 @@ export class ContentStore {
   }
 
   async copy(id: string, newId: string, transform: CopyTransform): Promise<void> {
-    this.touch(newId);
     await this.driver.copy(id, newId, transform);
     this.forgetSubtree(newId);
     const copied = await this.driver.scan(newId);
@@ -359,7 +352,6 @@ export class ContentStore {
   }
 
   async remove(id: string): Promise<void> {
-    this.touch(id);
     await this.driver.remove(id);
     this.forgetSubtree(id);
     this.mutateTree((children, entryIds) => removeSubtreeFromTree(children, entryIds, id));
@@ -417,14 +409,6 @@ export class ContentStore {
     if (this.eventTimer) clearTimeout(this.eventTimer);
   }
 
-  private touch(id: string): void {
-    this.selfTouched.set(id, Date.now() + 2000);
-    if (this.selfTouched.size > 10_000) {
-      const now = Date.now();
-      for (const [key, until] of this.selfTouched) if (until < now) this.selfTouched.delete(key);
-    }
-  }
-
   private onFsEvent(relativePath: string): void {
     const target = this.driver.idOfPath(relativePath);
     if (!target) return;
@@ -463,17 +447,29 @@ export class ContentStore {
     else if (!stat && this.entryIds?.has(id)) this.mutateTree((_children, entryIds) => entryIds.delete(id));
   }
 
-  /** A folder appeared, vanished or was renamed on disk: rescan that part of the tree. */
+  /**
+   * A folder appeared, vanished or was renamed on disk (by us or by someone else; the event does
+   * not say): rescan that part of the tree. Cached entries below it are kept only while their file
+   * is still the same one (stat identity), so our own writes cost a rescan, never a stale answer.
+   */
   private async resyncSubtree(id: string): Promise<void> {
-    const until = this.selfTouched.get(id);
-    if (until !== undefined && until > Date.now()) return;
     if (id === '') {
       this.clear();
       return;
     }
     await this.locks.withTree(async () => {
-      this.forgetSubtree(id);
+      // Reads in flight below `id` may hold files that are gone now: they must not be cached.
+      this.changed();
       const ids = await this.driver.scan(id);
+      const known = new Set(ids);
+      if (this.children) collectSubtree(this.children, this.entryIds!, id, known);
+      else for (const key of this.cache.keys()) if (isWithin(key, id)) known.add(key);
+      for (const entryId of known) {
+        const cached = this.cache.get(entryId);
+        if (!cached) continue;
+        const stat = await this.driver.stat(entryId);
+        if (!stat || !sameFile(stat, cached.stat)) this.cache.delete(entryId);
+      }
       this.mutateTree((children, entryIds) => {
         removeSubtreeFromTree(children, entryIds, id);
         for (const found of ids) addToTree(children, entryIds, found);
@@ -484,8 +480,9 @@ export class ContentStore {
 
 type TreeOp = (children: Map<string, Set<string>>, entryIds: Set<string>) => void;
 
+/** Same version of a file. ctime too: tools that keep the mtime (`cp -p`, `rsync -t`, `tar`) cannot keep it. */
 function sameFile(a: FileStat, b: FileStat): boolean {
-  return a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.size === b.size;
+  return a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.size === b.size;
 }
 
 function addToTree(children: Map<string, Set<string>>, entryIds: Set<string>, id: string): void {
@@ -502,6 +499,13 @@ function addToTree(children: Map<string, Set<string>>, entryIds: Set<string>, id
     set.add(child);
     child = parent;
   }
+}
+
+/** Adds the entry ids of the tree at and below `id` to `into`. */
+function collectSubtree(children: Map<string, Set<string>>, entryIds: Set<string>, id: string, into: Set<string>): void {
+  if (entryIds.has(id)) into.add(id);
+  const kids = children.get(id);
+  if (kids) for (const kid of kids) collectSubtree(children, entryIds, kid, into);
 }
 
 function removeSubtreeFromTree(children: Map<string, Set<string>>, entryIds: Set<string>, id: string): void {

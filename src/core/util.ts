@@ -1,4 +1,6 @@
 /** Small helpers shared across the core: plain-object checks, dot paths and deep merge. */
+import { badRequest } from './errors.js';
+
 export type PlainObject = Record<string, unknown>;
 
 export function isPlainObject(value: unknown): value is PlainObject {
@@ -78,9 +80,15 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Drops keys that could reach an object's prototype from untrusted nested input. */
+/**
+ * Deepest nesting any input may have (a bound for the recursion below); entries have a lower,
+ * configurable limit (entries.max_data_depth).
+ */
+export const MAX_NESTING = 1000;
+
+/** Drops keys that could reach an object's prototype from untrusted nested input; refuses (never cuts) over-deep input. */
 export function sanitizeKeys(value: unknown, depth = 0): unknown {
-  if (depth > 64) return undefined;
+  if (depth > MAX_NESTING) throw badRequest(`the data is nested more than ${MAX_NESTING} levels deep`);
   if (Array.isArray(value)) return value.map((item) => sanitizeKeys(item, depth + 1));
   if (value !== null && typeof value === 'object') {
     const out: PlainObject = {};
@@ -91,4 +99,16 @@ export function sanitizeKeys(value: unknown, depth = 0): unknown {
     return out;
   }
   return value;
+}
+
+/** How many levels of objects and arrays `value` nests (a scalar is 0, `{a: 1}` is 1); stops counting past `limit`. */
+export function nestingDepth(value: unknown, limit: number): number {
+  if (value === null || typeof value !== 'object') return 0;
+  if (limit <= 0) return 1;
+  let deepest = 0;
+  for (const child of Array.isArray(value) ? value : Object.values(value)) {
+    deepest = Math.max(deepest, nestingDepth(child, limit - 1));
+    if (deepest >= limit) break;
+  }
+  return deepest + 1;
 }

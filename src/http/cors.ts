@@ -8,9 +8,13 @@ export function corsHeaders(settings: Settings, origin: string | undefined): Rec
   const headers: Record<string, string> = {};
   if (cors.origin === '*' || (Array.isArray(cors.origin) && cors.origin.includes('*'))) {
     headers['access-control-allow-origin'] = '*';
-  } else if (origin && (cors.origin === origin || (Array.isArray(cors.origin) && cors.origin.includes(origin)))) {
-    headers['access-control-allow-origin'] = origin;
+  } else {
+    // The answer depends on Origin whether or not this one is allowed (and when it is absent): a
+    // shared cache must not hand one origin's answer to another, so every answer says so.
     headers['vary'] = 'Origin';
+    if (origin && (cors.origin === origin || (Array.isArray(cors.origin) && cors.origin.includes(origin)))) {
+      headers['access-control-allow-origin'] = origin;
+    }
   }
   headers['access-control-expose-headers'] = cors.expose.join(', ');
   return headers;

@@ -3,7 +3,7 @@
  * error body. Bodies are `{"title", "message", "http_status_code", "detail"?}`; never a stack trace.
  */
 import type { FastifyReply } from 'fastify';
-import { CmsError, type ErrorCode } from '../core/errors.js';
+import { CmsError, storageFailure, type ErrorCode } from '../core/errors.js';
 
 export interface ErrorKind {
   status: number;
@@ -22,7 +22,12 @@ export const ERRORS = {
   headers_too_large: { status: 431, title: 'Request Header Fields Too Large', message: 'The request line or headers are larger than allowed' },
   unsupported_media_type: { status: 415, title: 'Unsupported Media Type', message: 'Send JSON or form-urlencoded bodies' },
   too_many_requests: { status: 429, title: 'Too Many Requests', message: 'Too many failed authentication attempts' },
+  conflict: { status: 409, title: 'Conflict', message: 'The stored entry cannot be changed this way' },
+  entry_unreadable: { status: 500, title: 'Entry Unreadable', message: 'The stored entry file cannot be parsed' },
+  insufficient_storage: { status: 507, title: 'Insufficient Storage', message: 'The server has no room left to store this' },
+  storage_error: { status: 500, title: 'Storage Error', message: 'The storage refused the operation' },
   internal: { status: 500, title: 'Internal Server Error', message: 'Something went wrong on the server' },
+  service_unavailable: { status: 503, title: 'Service Unavailable', message: 'The server is busy; retry later' },
 } as const satisfies Record<ErrorCode | string, ErrorKind>;
 
 export type HttpErrorCode = keyof typeof ERRORS;
@@ -77,6 +82,8 @@ function classifyFrameworkError(err: { code?: string; statusCode?: number; messa
 export function toHttpError(err: unknown): { code: HttpErrorCode; detail?: string; headers?: Record<string, string>; internal: boolean } {
   if (err instanceof CmsError) return { code: err.code, detail: err.detail, internal: false };
   if (err instanceof HttpError) return { code: err.code, detail: err.detail, headers: err.headers, internal: false };
+  const storage = storageFailure(err);
+  if (storage) return { code: storage.code, detail: storage.detail, internal: ERRORS[storage.code].status >= 500 };
   if (err && typeof err === 'object' && 'message' in err) {
     const known = classifyFrameworkError(err as { code?: string; statusCode?: number; message: string });
     if (known) return { ...known, internal: false };

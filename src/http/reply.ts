@@ -1,49 +1,89 @@
 /**
- * The one JSON path out: ordered collection bodies, ETag and 304, Cache-Control, compression.
+ * The one JSON path out: ordered collection bodies, ETag and 304, Cache-Control, compression, and
+ * large collections streamed item by item.
  */
+import { pipeline, Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
+import { brotliCompress, constants as zlibConstants, createBrotliCompress, createGzip, gzip } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../core/errors.js';
 import type { FilterResult, Item } from '../core/query/filter.js';
 import { etagListIncludes, hashEtag } from '../core/store.js';
+import { chooseEncoding, withVary } from './negotiation.js';
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
+const BROTLI_QUALITY = 4;
+const GZIP_LEVEL = 6;
+
 export interface ReplyOptions {
   cacheControl: string;
   compressThreshold: number;
+  /** Collection bodies longer than this (characters) are streamed instead of built in memory. */
+  streamThreshold: number;
 }
 
-/** Object keys are written in result order, even ids that look like integers. */
-function objectOf(pairs: [string, string][]): string {
-  let out = '{';
-  for (let i = 0; i < pairs.length; i++) {
-    if (i > 0) out += ',';
-    out += JSON.stringify(pairs[i]![0]) + ':' + pairs[i]![1];
+/** Pieces of a streamed answer handed to the socket at a time. */
+const STREAM_CHUNK = 64 * 1024;
+
+/** An object's JSON, one piece per item; keys are written in result order, even ids that look like integers. */
+function* itemPieces(items: readonly Item[]): Generator<string> {
+  yield '{';
+  for (let i = 0; i < items.length; i++) yield (i > 0 ? ',' : '') + JSON.stringify(items[i]!.id) + ':' + JSON.stringify(items[i]!.data);
+  yield '}';
+}
+
+/** A collection result's JSON text, a piece at a time (nothing is built beyond the current piece). */
+function* collectionPieces(result: FilterResult): Generator<string> {
+  switch (result.kind) {
+    case 'items':
+      yield* itemPieces(result.items);
+      return;
+    case 'groups':
+      yield '{';
+      for (let i = 0; i < result.groups.length; i++) {
+        yield (i > 0 ? ',' : '') + JSON.stringify(result.groups[i]!.key) + ':';
+        yield* itemPieces(result.groups[i]!.items);
+      }
+      yield '}';
+      return;
+    case 'single':
+      yield JSON.stringify(result.item.data);
+      return;
+    case 'none':
+      throw notFound('nothing matched');
   }
-  return out + '}';
-}
-
-function itemsBody(items: Item[]): string {
-  return objectOf(items.map((item) => [item.id, JSON.stringify(item.data)]));
 }
 
 /** Renders a collection result; `total` goes to X-Total-Count. */
 export function renderCollection(result: FilterResult): { body: string; total?: number } {
-  switch (result.kind) {
-    case 'items':
-      return { body: itemsBody(result.items), total: result.total };
-    case 'groups':
-      return { body: objectOf(result.groups.map((g) => [g.key, itemsBody(g.items)])), total: result.total };
-    case 'single':
-      return { body: JSON.stringify(result.item.data) };
-    case 'none':
-      throw notFound('nothing matched');
+  const total = result.kind === 'items' || result.kind === 'groups' ? result.total : undefined;
+  return { body: [...collectionPieces(result)].join(''), total };
+}
+
+/** Joins pieces into chunks, yielding to other requests between chunks; pulled only as fast as the socket drains. */
+async function* chunksOf(first: string, rest: Iterator<string>): AsyncGenerator<string> {
+  yield first;
+  let chunk = '';
+  for (let next = rest.next(); !next.done; next = rest.next()) {
+    chunk += next.value;
+    if (chunk.length >= STREAM_CHUNK) {
+      yield chunk;
+      chunk = '';
+      await nextTurn();
+    }
   }
+  if (chunk !== '') yield chunk;
+}
+
+/** The client's preferred compression (q-values honoured), or none. */
+function acceptedEncoding(request: FastifyRequest): 'br' | 'gzip' | undefined {
+  const coding = chooseEncoding(request.headers['accept-encoding']);
+  return coding === 'br' || coding === 'gzip' ? coding : undefined;
 }
 
 export function createReplier(options: ReplyOptions) {
@@ -58,20 +98,52 @@ export function createReplier(options: ReplyOptions) {
   async function sendBody(request: FastifyRequest, reply: FastifyReply, status: number, body: string): Promise<FastifyReply> {
     reply.code(status).header('content-type', JSON_TYPE);
     if (body.length >= options.compressThreshold) {
-      const accepts = String(request.headers['accept-encoding'] ?? '');
-      reply.header('vary', 'Accept-Encoding');
-      if (/\bbr\b/.test(accepts)) {
-        const compressed = await brotliAsync(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } });
+      const encoding = acceptedEncoding(request);
+      // Added to, not replacing, the Vary: Origin that CORS may have set.
+      reply.header('vary', withVary(reply.getHeader('vary') as string | undefined, 'Accept-Encoding'));
+      if (encoding === 'br') {
+        const compressed = await brotliAsync(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY } });
         return reply.header('content-encoding', 'br').send(compressed);
       }
-      if (/\bgzip\b/.test(accepts)) {
-        return reply.header('content-encoding', 'gzip').send(await gzipAsync(body, { level: 6 }));
+      if (encoding === 'gzip') {
+        return reply.header('content-encoding', 'gzip').send(await gzipAsync(body, { level: GZIP_LEVEL }));
       }
     }
     return reply.send(body);
   }
 
-  return { sendRead, sendBody };
+  /**
+   * Sends a collection: like sendRead while the body stays under the stream threshold; a larger
+   * one is streamed, each item serialized only when the socket has taken the previous chunk
+   * (backpressure), so memory stays flat however large the answer. A streamed answer has no
+   * ETag (and no 304): the tag would need the whole body before the first byte is sent.
+   */
+  async function sendCollection(request: FastifyRequest, reply: FastifyReply, result: FilterResult): Promise<FastifyReply> {
+    const pieces = collectionPieces(result);
+    let head = '';
+    while (head.length < options.streamThreshold) {
+      const next = pieces.next();
+      if (next.done) return sendRead(request, reply, head);
+      head += next.value;
+    }
+    reply.code(200).header('content-type', JSON_TYPE).header('cache-control', options.cacheControl);
+    reply.header('vary', withVary(reply.getHeader('vary') as string | undefined, 'Accept-Encoding'));
+    const source = Readable.from(chunksOf(head, pieces), { objectMode: false });
+    // A failure mid-stream can only cut the answer short (the status is sent): the client sees a truncated body.
+    const done = () => undefined;
+    switch (acceptedEncoding(request)) {
+      case 'br':
+        reply.header('content-encoding', 'br');
+        return reply.send(pipeline(source, createBrotliCompress({ params: { [zlibConstants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY } }), done));
+      case 'gzip':
+        reply.header('content-encoding', 'gzip');
+        return reply.send(pipeline(source, createGzip({ level: GZIP_LEVEL }), done));
+      default:
+        return reply.send(source);
+    }
+  }
+
+  return { sendRead, sendBody, sendCollection };
 }
 
 export type Replier = ReturnType<typeof createReplier>;

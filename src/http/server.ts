@@ -6,11 +6,14 @@ import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createServer as createHttpServer } from 'node:http';
 import type { Cms } from '../core/cms.js';
+import { limitConnections, timeoutOptions } from './connections.js';
 import { corsHeaders } from './cors.js';
 import { createFastPath } from './fast-path.js';
 import { createGuard, FailureBrake } from './auth.js';
 import { decodeBrackets, decodeJson, decodeQuery, decodeUtf8, type DecodeLimits } from './body.js';
 import { ERRORS, errorBody, HttpError, sendError, toHttpError, type HttpErrorCode } from './errors.js';
+import { withVary } from './negotiation.js';
+import { HeavyQueryGate } from './heavy-queries.js';
 import { createReplier } from './reply.js';
 import { CACHE_PATHS, cacheRoutes } from './routes/cache.js';
 import { ENTRIES_PATHS, entriesRoutes } from './routes/entries.js';
@@ -88,8 +91,8 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
   const app = Fastify({
     // Cache hits of the hottest call (GET one entry) are answered before Fastify (see fast-path.ts).
     serverFactory: (handler) => {
-      const server = createHttpServer((req, res) => fastPath(req, res) || handler(req, res));
-      server.keepAliveTimeout = 72_000; // Fastify's default, which a custom server does not get
+      const server = createHttpServer(timeoutOptions(settings), (req, res) => fastPath(req, res) || handler(req, res));
+      limitConnections(server, settings);
       return server;
     },
     // Fastify gets no logger: its per-request logging machinery costs throughput even when silent,
@@ -136,7 +139,9 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
         reply
           .header('access-control-allow-methods', (allowed ? [...allowed, 'OPTIONS'] : cors.methods).join(', '))
           .header('access-control-allow-headers', request.headers['access-control-request-headers'] ?? cors.headers.join(', '))
-          .header('access-control-max-age', '600');
+          .header('access-control-max-age', '600')
+          // The allowed headers echo the request's, so a cached preflight answer depends on them.
+          .header('vary', withVary(reply.getHeader('vary') as string | undefined, 'Access-Control-Request-Headers'));
       }
       if (allowed) reply.header('allow', [...allowed, 'OPTIONS'].join(', '));
       reply.code(204).send();
@@ -148,7 +153,12 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
   const context = {
     cms,
     guard: createGuard(cms.tokens, brake),
-    replier: createReplier({ cacheControl: settings.server.cache_control, compressThreshold: settings.server.compress_threshold }),
+    replier: createReplier({
+      cacheControl: settings.server.cache_control,
+      compressThreshold: settings.server.compress_threshold,
+      streamThreshold: settings.server.stream_threshold,
+    }),
+    heavyQueries: new HeavyQueryGate(settings.query.heavy),
   };
   entriesRoutes(app, context);
   tokensRoutes(app, context);

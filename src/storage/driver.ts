@@ -36,15 +36,23 @@ export interface StorageDriver {
   /** The raw text of an entry file (for content searches), or undefined. */
   readRaw(id: string): Promise<string | undefined>;
   stat(id: string): Promise<FileStat | undefined>;
-  /** Replaces (or creates) the entry file atomically; the entry's folder is created if needed. */
+  /**
+   * Replaces (or creates) the entry file atomically; the entry's folder is created if needed (and
+   * removed again if the write fails). The current file text, if any, goes to the serializer.
+   * A file that is not valid UTF-8 is refused (reason 'not_utf8'), never rewritten.
+   */
   write(id: string, fields: Fields): Promise<FileStat>;
   /** Moves an entry with all its children; the target must not exist. */
   move(id: string, newId: string): Promise<void>;
   /** Copies an entry with all its children; the copy appears at once, complete. */
   copy(id: string, newId: string, transform: CopyTransform): Promise<void>;
-  /** Deletes an entry with all its children; it disappears at once. */
+  /**
+   * Deletes an entry with all its children; it disappears at once. Either it is gone (even if its
+   * files could not all be erased: what is left is hidden, logged, and retried by `recover`) or,
+   * on failure, the tree is as it was.
+   */
   remove(id: string): Promise<void>;
-  /** Removes what an interrupted write left behind (temporary files); run before serving. */
+  /** Removes what an interrupted write left behind (temporary files); run before serving; never fails on a leftover it cannot remove (logs it). */
   recover(): Promise<number>;
   /** Every entry id in the store below `under` (default: all; '' is never an entry). */
   scan(under?: string): Promise<string[]>;
@@ -71,7 +79,12 @@ export class StorageError extends Error {
   override readonly name = 'StorageError';
   constructor(
     message: string,
-    readonly reason: 'unsafe' | 'exists' | 'missing' | 'unreadable',
+    /**
+     * unsafe: through a link or outside the folder; exists: target taken; missing: not there;
+     * unreadable: the file cannot be parsed; not_utf8: the file is not UTF-8 (read-only);
+     * bad_name: a segment the storage cannot hold (an entry file's name, too long).
+     */
+    readonly reason: 'unsafe' | 'exists' | 'missing' | 'unreadable' | 'not_utf8' | 'bad_name',
   ) {
     super(message);
   }

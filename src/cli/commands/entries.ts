@@ -121,8 +121,8 @@ export function registerEntries(program: Command): void {
   common(program.command('entries:move <id> <new_id>').description('move an entry with all its children')).action(
     async (id: string, newId: string, options: Common) => {
       const entry = await withProject(options, (cms) => cms.entries.move(id, newId));
-      if (options.json) return printJson(entry.view);
-      printLine(color.green(`Entry ${id} moved to ${entry.id}.`));
+      if (options.json) return printJson(entry ? entry.view : { id: newId });
+      printLine(color.green(`Entry ${id} moved to ${entry?.id ?? newId}.`));
     },
   );
 

@@ -5,19 +5,25 @@
 import { randomUUID } from 'node:crypto';
 import type { Fields } from '../../storage/serializers/index.js';
 import { StorageError } from '../../storage/driver.js';
+import { EncodeError } from '../../storage/serializers/index.js';
 import { nowForStorage } from '../dates.js';
-import { badRequest, notFound, preconditionFailed } from '../errors.js';
+import { badRequest, CmsError, conflict, notFound, preconditionFailed, storageFailure } from '../errors.js';
 import { isWithin, normalizeId, parentOf, type IdLimits } from '../ids.js';
 import { runCollectionQuery, type QueryLimits } from '../query/collection.js';
 import { filterFields, type FilterResult } from '../query/filter.js';
 import { parseFetchOptions } from '../query/options.js';
-import { etagListIncludes, type CachedEntry, type ContentStore } from '../store.js';
-import { isPlainObject, sanitizeKeys, type PlainObject } from '../util.js';
+import { etagListIncludes, etagOf, type CachedEntry, type ContentStore } from '../store.js';
+import { isPlainObject, MAX_NESTING, nestingDepth, sanitizeKeys, type PlainObject } from '../util.js';
 import { isTokenId } from './present.js';
 
 export type FetchResult =
   | { kind: 'entry'; entry: CachedEntry; data: PlainObject; filtered: boolean }
-  | { kind: 'collection'; result: FilterResult };
+  | { kind: 'collection'; result: FilterResult; skipped: string[] };
+
+export interface FetchHooks {
+  /** Awaited before a collection's entries are loaded, with their number (e.g. to queue heavy queries). */
+  admit?: (candidates: number) => Promise<void>;
+}
 
 const VISIBILITY = new Set(['visible', 'draft', 'hidden']);
 
@@ -29,19 +35,23 @@ export function assertIfMatch(entry: CachedEntry, ifMatch: string | undefined): 
   }
 }
 
-export function asDataMap(data: unknown, required: boolean): Fields {
+export function asDataMap(data: unknown, required: boolean, maxDepth = MAX_NESTING): Fields {
   if (data === undefined || data === '') {
     if (required) throw badRequest('parameter "data" is required');
     return {};
   }
   if (!isPlainObject(data)) throw badRequest('parameter "data" must be an object of fields');
+  // Refused, never cut: what is acknowledged is what is stored.
+  if (nestingDepth(data, maxDepth + 1) > maxDepth) {
+    throw badRequest(`parameter "data" is nested more than ${maxDepth} levels deep (entries.max_data_depth)`);
+  }
   return sanitizeKeys(data) as Fields;
 }
 
 export class EntriesService {
   constructor(
     private readonly store: ContentStore,
-    private readonly idLimits: IdLimits,
+    private readonly idLimits: IdLimits & { max_data_depth: number },
     private readonly queryLimits: QueryLimits,
   ) {}
 
@@ -62,8 +72,31 @@ export class EntriesService {
     try {
       return await (fresh ? this.store.getFresh(id) : this.store.get(id));
     } catch (err) {
-      if (err instanceof StorageError && err.reason === 'unsafe') throw badRequest(err.message);
-      throw err;
+      throw this.failure(err, `reading entry "${id}"`);
+    }
+  }
+
+  /** A storage failure as the client error it means (else unchanged). */
+  private failure(err: unknown, what: string): unknown {
+    // Data the file format cannot hold exactly is refused, never stored differently.
+    if (err instanceof EncodeError) return badRequest(err.message);
+    return storageFailure(err, what) ?? err;
+  }
+
+  /**
+   * For delete and move: the entry's ETag, also when its file cannot be parsed (so a broken
+   * entry can still be removed or moved away through the API).
+   */
+  private async existingEtag(id: string): Promise<{ etag: string; entry: CachedEntry | undefined }> {
+    try {
+      const entry = await this.store.getFresh(id);
+      if (!entry) throw notFound(`entry "${id}" does not exist`);
+      return { etag: entry.etag, entry };
+    } catch (err) {
+      if (!(err instanceof StorageError && err.reason === 'unreadable')) throw this.failure(err, `reading entry "${id}"`);
+      const stat = await this.store.driver.stat(id);
+      if (!stat) throw notFound(`entry "${id}" does not exist`);
+      return { etag: etagOf(stat), entry: undefined };
     }
   }
 
@@ -91,17 +124,18 @@ export class EntriesService {
     return (await this.readEntry(id)) !== undefined;
   }
 
-  async fetch(rawId: unknown, rawOptions: unknown): Promise<FetchResult> {
+  async fetch(rawId: unknown, rawOptions: unknown, hooks: FetchHooks = {}): Promise<FetchResult> {
     const options = parseFetchOptions(rawOptions);
     if (options.collection) {
       const base = this.id(rawId ?? '', 'id', true);
       if (!(await this.store.exists(base))) throw notFound(`entry "${base}" does not exist`);
+      const skipped: string[] = [];
       const result = await runCollectionQuery(
         this.store,
-        { base, find: options.find, filter: options.filter, hidden: isTokenId },
+        { base, find: options.find, filter: options.filter, hidden: isTokenId, admit: hooks.admit, onSkip: (id) => void (isTokenId(id) || skipped.push(id)) },
         this.queryLimits,
       );
-      return { kind: 'collection', result };
+      return { kind: 'collection', result, skipped };
     }
     const id = this.id(rawId);
     const entry = await this.existing(id);
@@ -111,7 +145,7 @@ export class EntriesService {
 
   async create(rawId: unknown, rawData: unknown): Promise<CachedEntry> {
     const id = this.id(rawId);
-    const data = asDataMap(rawData, false);
+    const data = asDataMap(rawData, false, this.idLimits.max_data_depth);
     return this.store.locks.withEntry(id, async () => {
       // Checked under the lock: a parent moved or deleted meanwhile must not get an orphan child.
       await this.assertParent(id, 'id');
@@ -129,17 +163,28 @@ export class EntriesService {
         visibility,
       };
       // A folder link on the way out of entries/ is refused by the store: a 400, not a 500.
-      return this.store.write(id, fields).catch((err) => this.mapStorageError(err));
+      return this.store.write(id, fields).catch((err: unknown) => {
+        throw this.failure(err, `creating entry "${id}"`);
+      });
     });
   }
 
   async update(rawId: unknown, rawData: unknown, ifMatch?: string): Promise<CachedEntry> {
     const id = this.id(rawId);
-    const data = asDataMap(rawData, true);
+    const data = asDataMap(rawData, true, this.idLimits.max_data_depth);
     return this.store.locks.withEntry(id, async () => {
-      const entry = await this.existing(id, true);
+      let entry: CachedEntry;
+      try {
+        entry = await this.existing(id, true);
+      } catch (err) {
+        // Merging into fields that cannot be read would lose the rest of the file.
+        if (err instanceof CmsError && err.code === 'entry_unreadable') throw conflict(`${err.detail}; fix or delete it first`);
+        throw err;
+      }
       assertIfMatch(entry, ifMatch);
-      return this.store.write(id, { ...entry.fields, ...data });
+      return this.store.write(id, { ...entry.fields, ...data }).catch((err: unknown) => {
+        throw this.failure(err, `updating entry "${id}"`);
+      });
     });
   }
 
@@ -150,21 +195,18 @@ export class EntriesService {
     await this.assertParent(newId, 'new_id');
   }
 
-  private mapStorageError(err: unknown): never {
-    if (err instanceof StorageError && err.reason === 'exists') throw badRequest(`target: ${err.message}`);
-    if (err instanceof StorageError && err.reason === 'unsafe') throw badRequest(err.message);
-    throw err;
-  }
-
-  async move(rawId: unknown, rawNewId: unknown, ifMatch?: string): Promise<CachedEntry> {
+  /** Moves an entry; answers the moved entry, or undefined when its file cannot be parsed. */
+  async move(rawId: unknown, rawNewId: unknown, ifMatch?: string): Promise<CachedEntry | undefined> {
     const id = this.id(rawId);
     const newId = this.id(rawNewId, 'new_id');
     return this.store.locks.withTree(async () => {
-      const entry = await this.existing(id, true);
-      assertIfMatch(entry, ifMatch);
+      const { etag, entry } = await this.existingEtag(id);
+      if (ifMatch !== undefined && !etagListIncludes(ifMatch, etag)) throw preconditionFailed(`the entry has changed (current ETag ${etag})`);
       await this.targetChecks(id, newId);
-      await this.store.move(id, newId).catch((err) => this.mapStorageError(err));
-      return this.existing(newId);
+      await this.store.move(id, newId).catch((err: unknown) => {
+        throw this.failure(err, `moving entry "${id}"`);
+      });
+      return entry ? this.existing(newId) : undefined;
     });
   }
 
@@ -177,7 +219,9 @@ export class EntriesService {
       // A copy is a new entry: every copied entry gets its own uuid.
       await this.store
         .copy(id, newId, (_copyId, fields) => ({ ...fields, uuid: randomUUID() }))
-        .catch((err) => this.mapStorageError(err));
+        .catch((err: unknown) => {
+          throw this.failure(err, `copying entry "${id}"`);
+        });
       return this.existing(newId);
     });
   }
@@ -185,9 +229,11 @@ export class EntriesService {
   async delete(rawId: unknown, ifMatch?: string): Promise<void> {
     const id = this.id(rawId);
     await this.store.locks.withTree(async () => {
-      const entry = await this.existing(id, true);
-      assertIfMatch(entry, ifMatch);
-      await this.store.remove(id);
+      const { etag } = await this.existingEtag(id);
+      if (ifMatch !== undefined && !etagListIncludes(ifMatch, etag)) throw preconditionFailed(`the entry has changed (current ETag ${etag})`);
+      await this.store.remove(id).catch((err: unknown) => {
+        throw this.failure(err, `deleting entry "${id}"`);
+      });
     });
   }
 }

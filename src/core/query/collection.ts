@@ -13,6 +13,10 @@ export interface CollectionQuery {
   hidden?: (id: string) => boolean;
   /** The key an item is answered under (entry id by default). */
   keyOf?: (id: string) => string;
+  /** Awaited once the number of candidate entries is known, before any is loaded (admission control). */
+  admit?: (candidates: number) => Promise<void>;
+  /** Told of each entry left out because its file cannot be read or parsed. */
+  onSkip?: (id: string, reason: string) => void;
 }
 
 export type QueryLimits = FindLimits & FilterLimits;
@@ -21,7 +25,8 @@ export async function runCollectionQuery(store: ContentStore, query: CollectionQ
   const plan = planFind(query.find, limits);
   const prefixLength = query.base === '' ? 0 : query.base.length + 1;
   const candidates = await store.descendants(query.base, plan.maxDepth);
-  const entries = await store.getMany(candidates);
+  await query.admit?.(candidates.length);
+  const entries = await store.getMany(candidates, query.onSkip);
   const keyOf = query.keyOf;
   let accepted: CachedEntry[] = [];
   for (let i = 0; i < candidates.length; i++) {

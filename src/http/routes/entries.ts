@@ -2,7 +2,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CachedEntry } from '../../core/store.js';
 import { ifMatchOf, paramsOf } from '../params.js';
-import { renderCollection } from '../reply.js';
 import type { RouteContext } from './context.js';
 
 export const ENTRIES_PATHS = {
@@ -10,7 +9,7 @@ export const ENTRIES_PATHS = {
   '/api/v1/entries/copy': ['PUT'],
 };
 
-export function entriesRoutes(app: FastifyInstance, { cms, guard, replier }: RouteContext): void {
+export function entriesRoutes(app: FastifyInstance, { cms, guard, replier, heavyQueries }: RouteContext): void {
   const read = { api: 'entries', scope: 'entries:read', requireAccess: false } as const;
   const write = { api: 'entries', scope: 'entries:write', requireAccess: true } as const;
   // Writes answer the entry as fetched, with its new ETag for a following If-Match.
@@ -20,14 +19,16 @@ export function entriesRoutes(app: FastifyInstance, { cms, guard, replier }: Rou
   app.get('/api/v1/entries', async (request, reply) => {
     const params = paramsOf(request);
     await guard(request, params, { ...read, required: ['id'] });
-    const result = await cms.entries.fetch(params['id'], params['options']);
+    const result = await cms.entries.fetch(params['id'], params['options'], { admit: heavyQueries.admitFor(reply.raw) });
     if (result.kind === 'entry') {
       const body = result.filtered ? JSON.stringify(result.data) : cms.store.jsonOf(result.entry);
       return replier.sendRead(request, reply, body, result.filtered ? undefined : result.entry.etag);
     }
-    const { body, total } = renderCollection(result.result);
+    const total = result.result.kind === 'items' || result.result.kind === 'groups' ? result.result.total : undefined;
     if (total !== undefined) reply.header('x-total-count', String(total));
-    return replier.sendRead(request, reply, body);
+    // Broken entries are left out of collections, and the answer says how many.
+    reply.header('x-skipped-count', String(result.skipped.length));
+    return replier.sendCollection(request, reply, result.result);
   });
 
   app.post('/api/v1/entries', async (request, reply) => {
@@ -45,7 +46,9 @@ export function entriesRoutes(app: FastifyInstance, { cms, guard, replier }: Rou
   app.put('/api/v1/entries', async (request, reply) => {
     const params = paramsOf(request);
     await guard(request, params, { ...write, required: ['id', 'new_id'] });
-    return sendEntry(request, reply, await cms.entries.move(params['id'], params['new_id'], ifMatchOf(request)));
+    const moved = await cms.entries.move(params['id'], params['new_id'], ifMatchOf(request));
+    // A broken entry can be moved but not shown: nothing to answer but success.
+    return moved ? sendEntry(request, reply, moved) : reply.code(204).send();
   });
 
   app.put('/api/v1/entries/copy', async (request, reply) => {
