@@ -91,6 +91,20 @@ export class ContentStore {
     private readonly log?: Logger,
   ) {}
 
+  /** Changes whenever an entry appears, vanishes or moves anywhere (validates cached renders). */
+  get version(): number {
+    return this.treeVersion;
+  }
+
+  /** The current ETag of `id` known without the disk: null when known missing, undefined when unknown. */
+  peekEtag(id: string): string | null | undefined {
+    if (!this.watching) return undefined;
+    const cached = this.cache.get(id);
+    if (cached) return cached.etag;
+    if (this.entryIds && !this.entryIds.has(id)) return null;
+    return undefined;
+  }
+
   /** True when edits on disk are seen through a watcher rather than by re-checking stats. */
   get isWatching(): boolean {
     return this.watching;

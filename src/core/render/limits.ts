@@ -23,6 +23,9 @@ export class LimitError extends Error {
   }
 }
 
+/** The request's rendering time is used up: the whole answer is a 400, not one raw tag. */
+export class TimeLimitError extends LimitError {}
+
 /** Checks the clock only every so many steps: Date.now() is cheap, but not free. */
 const STEPS_PER_CLOCK_CHECK = 256;
 
@@ -44,7 +47,7 @@ export class RenderBudget {
   }
 
   checkTime(): void {
-    if (Date.now() > this.deadline) throw new LimitError(`rendering took longer than ${this.limits.maxTimeMs} ms (entries.render.max_time_ms)`);
+    if (Date.now() > this.deadline) throw new TimeLimitError(`rendering took longer than ${this.limits.maxTimeMs} ms (entries.render.max_time_ms)`);
   }
 
   /** Before building a list of `count` items. */
