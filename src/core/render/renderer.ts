@@ -239,7 +239,12 @@ export class Renderer {
   async fetchForContent(rawId: string, options: PlainObject | undefined, session: RenderSession): Promise<FetchedData> {
     const id = rawId.trim().replace(/^\/+|\/+$/g, '');
     const maxDepth = Number(this.setting('entries.render.max_depth') ?? 16);
-    if (isTokenId(id.toLowerCase()) || session.chain.includes(id) || session.depth >= maxDepth || !this.entries) return { kind: 'missing' };
+    if (isTokenId(id.toLowerCase()) || !this.entries) return { kind: 'missing' };
+    if (session.chain.includes(id) || session.depth >= maxDepth) {
+      // Cut by this request's chain: the renders around it would differ elsewhere, so none is kept.
+      session.markVolatile();
+      return { kind: 'missing' };
+    }
     let result: FetchResult;
     try {
       result = await this.entries.fetch(id, options ?? {}, { session });

@@ -27,13 +27,16 @@ function hasWord(s: Shortcode, word: string): boolean {
   return s.has(word);
 }
 
+/** A sub-switch (`entries.fetch`…): on unless the settings turn it off (SPEC §12 defaults: true). */
 function enabled(env: ShortcodeEnv, path: string): boolean {
-  return env.setting(`parsers.shortcodes.shortcodes.${path}.enabled`) === true;
+  return env.setting(`parsers.shortcodes.shortcodes.${path}.enabled`) !== false;
 }
 
 /** `(entries …)`/`(fetch …)` options: a query string whose values are typed. */
 function optionsOf(text: string): Record<string, unknown> {
-  return typeOptionValues(phpArrayToJson(parseStr(text))) as Record<string, unknown>;
+  const options = typeOptionValues(phpArrayToJson(parseStr(text)));
+  // An empty PHP array reads as a list; as options it means "none".
+  return isPlainObject(options) ? options : {};
 }
 
 /** JSON text of a fetched value, or one field of it (a dot path). */

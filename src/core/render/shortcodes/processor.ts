@@ -86,6 +86,7 @@ export class ShortcodeProcessor {
       return typeof answer === 'string' ? answer : this.options.toText(answer);
     } catch (err) {
       if (this.options.isFatal(err)) throw err;
+      if (process.env["FT_DEBUG_RENDER"]) console.error("shortcode failed", parsed.name, err);
       // A failing shortcode stays as written; the rest of the text still renders.
       return parsed.text;
     }
