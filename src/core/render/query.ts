@@ -6,7 +6,7 @@
 import { badRequest, CmsError } from '../errors.js';
 import { isPlainObject } from '../util.js';
 import type { RenderContext, RequestInfo } from './context.js';
-import { createRenderContext, type RenderServices } from './render-context.js';
+import type { Renderer } from './renderer.js';
 import { ExpressionError } from './expressions/errors.js';
 import { ExpressionEngine } from './expressions/index.js';
 import { setDot } from './expressions/paths.js';
@@ -33,15 +33,6 @@ function typed(value: Value, depth = 0): Value {
   if (value === OPAQUE) return value;
   if (isMap(value)) return new Map([...value].map(([k, v]) => [k, typed(v, depth + 1)] as [string, Value]));
   return value;
-}
-
-const engines = new WeakMap<object, ExpressionEngine>();
-
-/** One engine per settings object: its function table follows the (frozen) settings. */
-export function engineFor(ctx: RenderContext, key: object): ExpressionEngine {
-  let engine = engines.get(key);
-  if (!engine) engines.set(key, (engine = new ExpressionEngine(ctx.setting)));
-  return engine;
 }
 
 export async function evaluateQuery(query: unknown, ctx: RenderContext, engine: ExpressionEngine): Promise<string> {
@@ -72,7 +63,9 @@ export async function evaluateQuery(query: unknown, ctx: RenderContext, engine: 
 }
 
 /** Evaluates a query for a project (HTTP and CLI): a fresh budget and scope per call. */
-export function runQuery(services: RenderServices, query: unknown, request?: RequestInfo): Promise<string> {
-  const ctx = createRenderContext(services, request);
-  return evaluateQuery(query, ctx, engineFor(ctx, services.settings));
+export function runQuery(services: { renderer: Renderer }, query: unknown, request?: RequestInfo): Promise<string> {
+  const { renderer } = services;
+  // No entry is being rendered: field()/fields() act on an empty scratch entry (§10).
+  const ctx = renderer.context(renderer.session(request), undefined);
+  return evaluateQuery(query, ctx, renderer.expressions);
 }

@@ -109,7 +109,8 @@ export class Renderer {
   private readonly config: EntryRenderConfig;
   private readonly tags: TemplateTags;
   private readonly markdown: (text: string) => string;
-  private readonly engine: ExpressionEngine;
+  /** The expression engine (function groups as the settings enable them). */
+  readonly expressions: ExpressionEngine;
   private readonly files: ProjectFiles;
   private readonly plain = new WeakMap<CachedEntry, boolean>();
   private readonly setting: (path: string) => unknown;
@@ -133,7 +134,7 @@ export class Renderer {
       htmlInput: String(this.setting('parsers.markdown.commonmark.html_input') ?? 'allow'),
       allowUnsafeLinks: this.setting('parsers.markdown.commonmark.allow_unsafe_links') === true,
     });
-    this.engine = new ExpressionEngine(this.setting);
+    this.expressions = new ExpressionEngine(this.setting);
     const limits = this.limits();
     this.files = createProjectFiles({
       projectDir: options.projectDir,
@@ -324,7 +325,7 @@ export class Renderer {
   /** Evaluates one expression without entry variables (if/calc/eval shortcodes). */
   private async evaluate(expression: string, fields: PlainObject, session: RenderSession): Promise<Value> {
     if (VOLATILE_CALL.test(expression)) session.markVolatile();
-    return this.engine.evaluate(expression, this.context(session, fields), this.scope(fields, session));
+    return this.expressions.evaluate(expression, this.context(session, fields), this.scope(fields, session));
   }
 
   private processor(fields: PlainObject, session: RenderSession): ShortcodeProcessor {
@@ -394,7 +395,7 @@ export class Renderer {
         return renderTemplate(text, this.tags, {
           evaluate: async (expression) => {
             if (VOLATILE_CALL.test(expression)) session.markVolatile();
-            const value = await this.engine.evaluate(expression, this.context(session, fields), this.scope(fields, session), variables);
+            const value = await this.expressions.evaluate(expression, this.context(session, fields), this.scope(fields, session), variables);
             return session.budget.text(toText(value), 'an expression');
           },
           isFatal: (err) => err instanceof TimeLimitError,
