@@ -141,7 +141,7 @@ export function rssOf(pid: number): number | undefined {
   }
 }
 
-/** Log lines at level error or fatal (pino JSON: level >= 50) from the server's stdout. */
+/** Log lines at level error or fatal (pino JSON: level >= 50) from the server's output. */
 export function errorLines(stdout: string): string[] {
   return stdout.split('\n').filter((line) => {
     if (!line.startsWith('{')) return false;
@@ -453,8 +453,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
     // And in the files, once the server has stopped (it writes call counters while running).
     await server.stop();
-    report.errorLogLines = errorLines(server.stdout());
-    if (server.stderr().trim() !== '') report.errorLogLines.push(...server.stderr().trim().split('\n'));
+    // The log (pino JSON) is on stderr; anything else there (a crash trace) counts as an error too.
+    const stderrLines = server.stderr().split('\n').filter((line) => line.trim() !== '');
+    report.errorLogLines = [...errorLines(server.stdout()), ...errorLines(server.stderr()), ...stderrLines.filter((line) => !line.startsWith('{'))];
     for (const line of report.errorLogLines.slice(0, 10)) violation(`server log: ${line}`);
     const folder = checkEntriesFolder(projectDir);
     for (const problem of folder.problems) violation(problem);

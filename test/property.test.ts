@@ -40,6 +40,8 @@ function assertSafe(raw: string, id: string, allowRoot: boolean): void {
   assert.ok(!id.startsWith('/'), 'no leading /');
   assert.ok(!id.includes('\\'), 'no backslash');
   assert.ok(!CONTROL.test(id), 'no control character');
+  assert.ok(!/[\uD800-\uDFFF]/u.test(id), 'no lone surrogate');
+  assert.ok(!/[\p{Cf}\u2028\u2029\uFFFD]/u.test(id), 'no invisible format character, no U+FFFD');
   assert.ok(!/^[a-zA-Z]:/.test(id), 'no drive letter');
   assert.ok(id.length <= LIMITS.max_id_length);
   for (const part of id.split('/')) {

@@ -40,7 +40,10 @@ describe('Registry API', () => {
 
   before(async () => {
     project = tempProject(true);
-    appendFileSync(path.join(project, 'config', 'flextype', 'settings.yaml'), SETTINGS_WITH_SECRETS);
+    appendFileSync(
+      path.join(project, 'config', 'flextype', 'settings.yaml'),
+      `${SETTINGS_WITH_SECRETS}\nregistry:\n  public: [mail.host, mail.port, mail.oauth.client_id]\n`,
+    );
     t = await startTestServer({ projectDir: project });
   });
   after(async () => {
@@ -65,7 +68,9 @@ describe('Registry API', () => {
     assert.equal(manifest.version, pkg['version']);
     assert.equal(manifest.license, pkg['license']);
     assert.equal(manifest.description, pkg['description']);
-    assert.equal(typeof manifest.author, 'string');
+    assert.equal(typeof manifest.author.name, 'string');
+    assert.equal(typeof manifest.author.email, 'string');
+    assert.equal(typeof manifest.bugs, 'string');
     assert.equal((await get('id=flextype.manifest.version')).body.value, pkg['version']);
   });
 
@@ -80,6 +85,7 @@ describe('Registry API', () => {
     const movies = await get('id=flextype.settings.entries.collections.movies_item');
     assert.equal(movies.body.value.serializer, 'yaml');
     assert.equal((await get('id=flextype.settings.entries.collections.default.filename')).body.value, 'entry');
+    // A key the project added, marked public.
     assert.equal((await get('id=flextype.settings.mail.port')).body.value, 587);
     // The test server's own overrides are part of the effective settings too.
     assert.equal((await get('id=flextype.settings.tokens.hash_rounds')).body.value, 4);
@@ -98,15 +104,11 @@ describe('Registry API', () => {
     assertError(await get('id=flextype.manifest.name.deeper'), 404);
   });
 
-  it('never exposes secret-looking keys, at any level', async () => {
+  it('hides every key a project adds unless registry.public lists it, at any level', async () => {
     const mail = await get('id=flextype.settings.mail');
     assert.equal(mail.status, 200);
-    assert.equal(mail.body.value.host, 'smtp.example.org');
-    assert.equal(mail.body.value.oauth.client_id, 'public-client-id');
-    assert.ok(!('password' in mail.body.value));
-    assert.ok(!('api_key' in mail.body.value));
-    assert.ok(!('client_secret' in mail.body.value.oauth));
-    assert.deepEqual(mail.body.value.webhooks, [{ url: 'https://example.org/hook' }]);
+    // Listed: mail.host, mail.port, mail.oauth.client_id; nothing else of mail.
+    assert.deepEqual(mail.body.value, { host: 'smtp.example.org', port: 587, oauth: { client_id: 'public-client-id' } });
     for (const query of ['id=flextype.settings.mail', 'id=flextype.settings', 'id=flextype', 'id=']) {
       const res = await get(query);
       assert.equal(res.status, 200, `${query}: ${res.text}`);
@@ -143,6 +145,109 @@ describe('Registry API', () => {
     assert.ok(etag);
     const again = await call(t.base, 'GET', '/registry', { query: `id=flextype.manifest&token=${t.token}`, headers: { 'if-none-match': etag } });
     assert.equal(again.status, 304);
+  });
+});
+
+/** Issue 9 item 5: keys the old name-based filter let through, some inside documented subtrees. */
+const LEAKS = ['leak-smtp-pass', 'leak-pwd', 'leak-dsn-password', 'leak-authorization', 'leak-jwt', 'leak-github-pat',
+  'leak-api-key', 'leak-access-token', 'leak-signing-key', 'leak-in-cors', 'leak-in-collection', 'leak-in-shortcode'];
+const LEAKING_SETTINGS = `
+smtp:
+  host: mail.example.org
+  pass: leak-smtp-pass
+pwd: leak-pwd
+database:
+  dsn: 'postgres://app:leak-dsn-password@db.example.org/app'
+authorization: 'Bearer leak-authorization'
+jwt: leak-jwt
+github_pat: leak-github-pat
+api_keys: [leak-api-key]
+access_tokens: { ci: leak-access-token }
+signing_keys: [{ kid: k1, key: leak-signing-key }]
+cors:
+  pwd: leak-in-cors
+parsers:
+  shortcodes:
+    shortcodes:
+      fetch: { enabled: true, github_pat: leak-in-shortcode }
+site:
+  title: My site
+registry:
+  public: [site]
+`;
+
+/** SPEC §12: keys and the reference's defaults (a sample from every group), and our own. */
+const REFERENCE_DEFAULTS: Record<string, unknown> = {
+  timezone: 'UTC', charset: 'UTF-8', locale: 'en_US', base_url: '', base_path: '',
+  date_format: 'd-m-Y H:i', date_display_format: 'd-m-Y H:i',
+  'entries.directives.expressions.enabled_globally': true, 'entries.directives.markdown.enabled_globally': false,
+  'entries.directives.php.enabled': false, 'entries.directives.types.enabled': true,
+  'entries.macros.debug': false, 'entries.macros.php.enabled': false, 'entries.macros.registry.get.enabled': true,
+  'entries.macros.entries.fetch.type': 'array',
+  'entries.collections.tokens_item.pattern': 'tokens/([a-zA-Z0-9_-]+)', 'entries.collections.default.serializer': 'frontmatter',
+  'entries.collections.default.fields.uuid.enabled': true, 'cache.enabled': true,
+  'slugify.separator': '-', 'slugify.regexp': '/[^A-Za-z0-9]+/', 'slugify.lowercase_after_regexp': false,
+  'serializers.frontmatter.decode.header.allowed': ['yaml', 'json', 'json5', 'neon'],
+  'serializers.frontmatter.encode.header.serializer': 'yaml',
+  'parsers.markdown.commonmark.html_input': 'allow', 'parsers.markdown.commonmark.allow_unsafe_links': false,
+  'parsers.shortcodes.opening_tag': '(', 'parsers.shortcodes.parameter_value_delimiter': "'",
+  'parsers.shortcodes.shortcodes.php.enabled': false, 'parsers.shortcodes.shortcodes.type.enabled': true,
+  'parsers.shortcodes.shortcodes.entries.fetch.enabled': true, 'parsers.shortcodes.shortcodes.filesystem.get.enabled': true,
+  'parsers.expressions.opening_block_tag': '[%', 'parsers.expressions.closing_comment_tag': '#]',
+  'parsers.expressions.expressions.unless.enabled': true, 'parsers.expressions.expressions.entries.has.enabled': true,
+  'parsers.expressions.expressions.entries.delete.enabled': false,
+  'cors.enabled': true, 'cors.origin': '*', 'cors.credentials': false, 'cors.expose': ['ETag', 'X-Total-Count'],
+  'cors.methods': ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+  'cors.headers': ['X-Requested-With', 'Content-Type', 'Accept', 'Origin', 'Authorization', 'X-Access-Token', 'If-Match', 'If-None-Match'],
+  'api.query.enabled': true, 'api.registry.enabled': true,
+  'entries.render.max_depth': 16, 'entries.render.max_value_bytes': 1048576, 'entries.render.max_items': 100000,
+  'entries.render.max_time_ms': 10000, 'fetch.remote.enabled': false, 'fetch.remote.allowed_hosts': [], 'registry.public': ['site'],
+};
+
+describe('Registry API: an allowlist, never a guess at secret names (issue 9 #5)', () => {
+  let t: TestServer;
+  let project: string;
+  const get = (id: string) => call(t.base, 'GET', '/registry', { query: `id=${q(id)}&token=${q(t.token)}` });
+
+  before(async () => {
+    project = tempProject(true);
+    appendFileSync(path.join(project, 'config', 'flextype', 'settings.yaml'), LEAKING_SETTINGS);
+    // An absolute entries path (the registry must not tell it either), and a key inside a collection.
+    t = await startTestServer({
+      projectDir: project,
+      settings: { entries: { directory: path.join(project, 'entries'), collections: { default: { jwt: 'leak-in-collection' } } } },
+    });
+  });
+  after(async () => {
+    await t.close();
+    removeProject(project);
+  });
+
+  it('no project key is readable, directly or inside any subtree; §12 keys answer the defaults; public keys answer', async () => {
+    const direct = ['smtp', 'smtp.pass', 'smtp.host', 'pwd', 'database.dsn', 'authorization', 'jwt', 'github_pat', 'api_keys',
+      'api_keys.0', 'access_tokens', 'access_tokens.ci', 'signing_keys', 'cors.pwd', 'entries.collections.default.jwt',
+      'parsers.shortcodes.shortcodes.fetch.github_pat', 'entries.directory'];
+    for (const key of direct) {
+      const res = await get(`flextype.settings.${key}`);
+      assert.equal(res.status, 404, `${key}: ${res.text}`);
+    }
+    for (const id of ['', 'flextype', 'flextype.settings', 'flextype.settings.cors', 'flextype.settings.entries',
+      'flextype.settings.entries.collections', 'flextype.settings.parsers', 'flextype.settings.parsers.shortcodes.shortcodes.fetch']) {
+      const res = await get(id);
+      assert.equal(res.status, 200, `${id}: ${res.text}`);
+      for (const leak of [...LEAKS, project]) assert.ok(!res.text.includes(leak), `${leak} readable through id=${id}`);
+    }
+    for (const [key, value] of Object.entries(REFERENCE_DEFAULTS)) {
+      const res = await get(`flextype.settings.${key}`);
+      assert.equal(res.status, 200, `${key}: ${res.text}`);
+      assert.deepEqual(res.body.value, value, key);
+    }
+    for (const name of ['entries', 'date', 'raw', 'textile', 'markdown', 'registry', 'url', 'strings', 'filesystem', 'i18n', 'if',
+      'when', 'unless', 'uuid', 'const', 'var', 'field', 'fetch', 'calc', 'eval', 'type']) {
+      assert.equal((await get(`flextype.settings.parsers.shortcodes.shortcodes.${name}.enabled`)).body.value, true, name);
+    }
+    assert.deepEqual((await get('flextype.manifest.author')).body.value.name, 'The Flextype TS team');
+    assert.deepEqual((await get('flextype.settings.site')).body.value, { title: 'My site' });
   });
 });
 

@@ -7,7 +7,9 @@ import { registerEntries } from './commands/entries.js';
 import { registerQuery } from './commands/query.js';
 import { registerServe } from './commands/serve.js';
 import { registerTokens } from './commands/tokens.js';
-import { fail } from './output.js';
+import { fail, toleratePipeReadersLeaving } from './output.js';
+
+toleratePipeReadersLeaving();
 
 const program = new Command();
 program

@@ -6,12 +6,32 @@ import { SettingsError } from '../core/settings.js';
 const useColor = pc.isColorSupported && process.stdout.isTTY === true && !('NO_COLOR' in process.env);
 export const color = pc.createColors(useColor);
 
+/** Set once the reader of stdout has gone (`flextype serve | head -1`): output is then dropped. */
+let stdoutGone = false;
+
+/**
+ * A reader that stops reading (a pipe closed early) is not a failure of the command: its output
+ * is dropped quietly instead of crashing with an EPIPE stack trace. Other stream errors still throw.
+ */
+export function toleratePipeReadersLeaving(): void {
+  const quiet = (onGone: () => void) => (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return onGone();
+    throw err;
+  };
+  process.stdout.on('error', quiet(() => (stdoutGone = true)));
+  process.stderr.on('error', quiet(() => undefined));
+}
+
+function writeOut(text: string): void {
+  if (!stdoutGone) process.stdout.write(text);
+}
+
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  writeOut(JSON.stringify(value, null, 2) + '\n');
 }
 
 export function printLine(text = ''): void {
-  process.stdout.write(text + '\n');
+  writeOut(text + '\n');
 }
 
 /** A human-readable rendering of a field map: `key: value` lines, nested values as JSON. */

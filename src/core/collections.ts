@@ -1,6 +1,7 @@
 /** Which file name, extension and serializer applies to an id: the last matching collection wins. */
 import type { EntryFormat } from '../storage/driver.js';
 import { getSerializer } from '../storage/serializers/index.js';
+import { compileIdPattern } from './query/regex.js';
 import type { CollectionSettings } from './settings.js';
 
 export interface ResolvedCollection extends EntryFormat {
@@ -16,13 +17,13 @@ export function createCollectionResolver(collections: Record<string, CollectionS
   const fallback = toResolved('default', collections['default']!);
   const patterned = Object.entries(collections)
     .filter(([name, c]) => name !== 'default' && typeof c.pattern === 'string')
-    .map(([name, c]) => ({ regex: new RegExp(`^(?:${c.pattern})$`, 'u'), resolved: toResolved(name, c) }));
+    .map(([name, c]) => ({ matches: compileIdPattern(c.pattern!), resolved: toResolved(name, c) }));
   const memo = new Map<string, ResolvedCollection>();
   return (id: string) => {
     const known = memo.get(id);
     if (known) return known;
     let result = fallback;
-    for (const { regex, resolved } of patterned) if (regex.test(id)) result = resolved;
+    for (const { matches, resolved } of patterned) if (matches(id)) result = resolved;
     if (memo.size > 100_000) memo.clear();
     memo.set(id, result);
     return result;

@@ -1,47 +1,44 @@
-/** The registry: a read-only tree of the running system's manifest and effective settings. */
-import type { Manifest, Settings } from './settings.js';
-import { getPath, hasPath, isPlainObject, type PlainObject } from './util.js';
-
 /**
- * Keys that may hold secrets are never handed out by `exposed()`: any key whose name contains
- * secret, password, passwd, salt, private, credential, or ends in key, token or hash.
+ * The registry: a read-only tree of the running system's manifest and effective settings, as
+ * clients and content may read it (SPEC §5, §12). It is built by an allowlist: the settings the
+ * schema documents (the reference's keys and ours), plus the keys `registry.public` names. Anything
+ * else a project adds (credentials of a mail server, DSNs, API keys…) is never in the tree: no name
+ * rule can recognise every secret, so none is attempted.
  */
-const SECRET_KEY = /secret|passw(or)?d|salt|private|credential|(^|_|-)key$|apikey$|token$|hash$/i;
+import path from 'node:path';
+import { documentedSettings, type Manifest, type Settings } from './settings.js';
+import { deepFreeze, getPath, hasPath, setPath, type PlainObject } from './util.js';
 
-export function isSecretKey(name: string): boolean {
-  return SECRET_KEY.test(name);
-}
-
-function withoutSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutSecrets);
-  if (!isPlainObject(value)) return value;
-  const out: PlainObject = {};
-  for (const [key, child] of Object.entries(value)) {
-    if (!isSecretKey(key)) out[key] = withoutSecrets(child);
+/** The settings tree the registry answers: documented keys, the public extras, no absolute paths. */
+function visibleSettings(settings: Settings): PlainObject {
+  const visible = documentedSettings(settings) as PlainObject;
+  for (const key of settings.registry.public) {
+    if (hasPath(settings, key)) setPath(visible, key, structuredClone(getPath(settings, key)));
   }
-  return out;
+  // The registry never tells where the server's files are (SPEC §12).
+  if (path.isAbsolute(settings.entries.directory)) delete (visible['entries'] as PlainObject)['directory'];
+  return visible;
 }
 
 export class Registry {
   private readonly tree: PlainObject;
-  private readonly publicTree: PlainObject;
 
   constructor(manifest: Manifest, settings: Settings) {
-    this.tree = { flextype: { manifest, settings } };
-    this.publicTree = withoutSecrets(this.tree) as PlainObject;
+    this.tree = deepFreeze({ flextype: { manifest: structuredClone(manifest), settings: visibleSettings(settings) } });
   }
 
   has(id: string): boolean {
     return hasPath(this.tree, id);
   }
 
+  /** A value of the public tree (undefined when missing): what content and clients may read. */
   get<T = unknown>(id: string): T | undefined {
     return getPath(this.tree, id) as T | undefined;
   }
 
-  /** The value as clients may see it: undefined for missing or secret keys. */
+  /** The value as clients may see it, and whether the key exists. */
   exposed(id: string): { found: boolean; value: unknown } {
-    if (id.split('.').some(isSecretKey) || !hasPath(this.publicTree, id)) return { found: false, value: undefined };
-    return { found: true, value: getPath(this.publicTree, id) };
+    if (!hasPath(this.tree, id)) return { found: false, value: undefined };
+    return { found: true, value: getPath(this.tree, id) };
   }
 }

@@ -5,62 +5,17 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getSerializer, serializerNames } from '../storage/serializers/index.js';
 import { parseYaml } from '../storage/serializers/yaml.js';
-import { deepFreeze, deepMerge, getPath, isPlainObject, type PlainObject } from './util.js';
+import { describeIssues, settingsSchema, type SchemaSettings } from './settings-schema.js';
+import { deepFreeze, deepMerge, isPlainObject, type PlainObject } from './util.js';
 
-export interface CollectionSettings {
-  pattern?: string;
-  filename: string;
-  extension: string;
-  serializer: string;
-  fields?: PlainObject;
-}
+export type CollectionSettings = SchemaSettings['entries']['collections'][string];
 
-export interface Settings {
-  timezone: string;
-  server: {
-    host: string;
-    port: number;
-    body_limit: number;
-    cache_control: string;
-    compress_threshold: number;
-    stream_threshold: number;
-    query_depth: number;
-    query_parameter_limit: number;
-    query_array_limit: number;
-    shutdown_grace: number;
-    trust_proxy: boolean | string;
-    max_connections: number;
-    max_connections_per_address: number;
-    headers_timeout: number;
-    request_timeout: number;
-    keep_alive_timeout: number;
-  };
-  cors: { enabled: boolean; origin: string | string[]; methods: string[]; headers: string[]; expose: string[] };
-  api: Record<'entries' | 'tokens' | 'registry' | 'cache' | 'query', { enabled: boolean }>;
-  entries: {
-    directory: string;
-    date_fields: string[];
-    max_id_length: number;
-    max_segment_length: number;
-    max_data_depth: number;
-    collections: Record<string, CollectionSettings>;
-    render: { max_value_bytes: number; max_items: number; max_time_ms: number; max_depth: number };
-  };
-  query: {
-    max_depth: number;
-    max_pattern_length: number;
-    max_items: number;
-    heavy: { threshold: number; concurrency: number; queue: number; retry_after: number };
-  };
-  storage: { durable: boolean; max_parallel_io: number };
-  cache: { enabled: boolean; preload: boolean; max_entries: number; watch: boolean; watch_max_entries: number; poll_interval: number };
-  tokens: { calls_flush_interval: number; hash_rounds: number };
-  security: { auth_failures_per_minute: number; auth_block_seconds: number };
-  log: { level: string };
-  [key: string]: unknown;
-}
+/**
+ * The effective settings: the schema's documented tree, plus whatever keys a project added (kept,
+ * warned about at start-up, hidden from the registry unless `registry.public` lists them).
+ */
+export type Settings = SchemaSettings & { [key: string]: unknown };
 
 export class SettingsError extends Error {
   override readonly name = 'SettingsError';
@@ -95,102 +50,73 @@ function readYamlMap(file: string, required: boolean): PlainObject {
   return parsed;
 }
 
-function expect(settings: PlainObject, key: string, type: 'number' | 'string' | 'boolean', problems: string[]): void {
-  const value = getPath(settings, key);
-  const ok = type === 'number' ? typeof value === 'number' && Number.isFinite(value) && value >= 0 : typeof value === type;
-  if (!ok) problems.push(`${key} must be a ${type === 'number' ? 'non-negative number' : type} (found ${JSON.stringify(value)})`);
+/** Dot paths of the keys in `given` that the schema dropped (it keeps only what it knows). */
+function unknownKeys(given: unknown, known: unknown, prefix: string, found: string[]): string[] {
+  if (!isPlainObject(given) || !isPlainObject(known)) return found;
+  for (const [key, value] of Object.entries(given)) {
+    const where = prefix === '' ? key : `${prefix}.${key}`;
+    if (!Object.prototype.hasOwnProperty.call(known, key)) found.push(where);
+    else unknownKeys(value, known[key], where, found);
+  }
+  return found;
 }
 
-function validate(settings: PlainObject): asserts settings is Settings {
-  const problems: string[] = [];
-  for (const key of ['server.port', 'server.body_limit', 'server.compress_threshold', 'server.stream_threshold', 'server.query_depth',
-    'server.query_parameter_limit', 'server.query_array_limit', 'server.shutdown_grace', 'server.max_connections',
-    'server.max_connections_per_address', 'server.headers_timeout', 'server.request_timeout', 'server.keep_alive_timeout',
-    'entries.max_id_length',
-    'entries.max_segment_length', 'entries.max_data_depth', 'query.max_depth', 'query.max_pattern_length', 'query.max_items',
-    'query.heavy.threshold', 'query.heavy.concurrency', 'query.heavy.queue', 'query.heavy.retry_after',
-    'storage.max_parallel_io', 'cache.max_entries', 'cache.watch_max_entries', 'cache.poll_interval', 'tokens.calls_flush_interval', 'tokens.hash_rounds',
-    'security.auth_failures_per_minute', 'security.auth_block_seconds']) {
-    expect(settings, key, 'number', problems);
+export interface CheckedSettings {
+  settings: Settings;
+  /** Keys no setting of this product has (misspelled, or the project's own): dot paths. */
+  unknownKeys: string[];
+}
+
+/** Checks a merged settings tree against the schema; every problem is listed in one SettingsError. */
+export function checkSettings(merged: PlainObject, source = 'settings'): CheckedSettings {
+  const result = settingsSchema.safeParse(merged, { reportInput: true });
+  if (!result.success) {
+    const problems = describeIssues(result.error.issues);
+    throw new SettingsError(`invalid ${source} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
   }
-  for (const key of ['server.host', 'server.cache_control', 'entries.directory', 'timezone', 'log.level']) {
-    expect(settings, key, 'string', problems);
-  }
-  for (const key of ['cors.enabled', 'storage.durable', 'cache.enabled', 'cache.preload', 'cache.watch']) {
-    expect(settings, key, 'boolean', problems);
-  }
-  for (const api of ['entries', 'tokens', 'registry', 'cache']) expect(settings, `api.${api}.enabled`, 'boolean', problems);
-  const port = getPath(settings, 'server.port');
-  if (typeof port === 'number' && (!Number.isInteger(port) || port > 65535)) problems.push('server.port must be an integer 0–65535');
-  const headersTimeout = getPath(settings, 'server.headers_timeout');
-  const requestTimeout = getPath(settings, 'server.request_timeout');
-  // Node refuses a headers timeout longer than the request timeout (0 turns the latter off).
-  if (typeof headersTimeout === 'number' && typeof requestTimeout === 'number' && requestTimeout > 0 && headersTimeout > requestTimeout) {
-    problems.push('server.headers_timeout must not exceed server.request_timeout');
-  }
-  const concurrency = getPath(settings, 'query.heavy.concurrency');
-  if (typeof concurrency === 'number' && (!Number.isInteger(concurrency) || concurrency < 1)) problems.push('query.heavy.concurrency must be an integer of at least 1');
-  const rounds = getPath(settings, 'tokens.hash_rounds');
-  if (typeof rounds === 'number' && (rounds < 4 || rounds > 31)) problems.push('tokens.hash_rounds must be within 4–31');
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: String(getPath(settings, 'timezone')) });
-  } catch {
-    problems.push(`timezone "${String(getPath(settings, 'timezone'))}" is not a known time zone`);
-  }
-  const collections = getPath(settings, 'entries.collections');
-  if (!isPlainObject(collections) || !isPlainObject(collections['default'])) {
-    problems.push('entries.collections.default must be defined');
-  } else {
-    for (const [name, collection] of Object.entries(collections)) {
-      if (!isPlainObject(collection)) {
-        problems.push(`entries.collections.${name} must be a map`);
-        continue;
-      }
-      if (typeof collection['filename'] !== 'string' || collection['filename'] === '') {
-        problems.push(`entries.collections.${name}.filename must be a non-empty string`);
-      }
-      if (typeof collection['extension'] !== 'string') problems.push(`entries.collections.${name}.extension must be a string`);
-      if (typeof collection['serializer'] !== 'string' || !getSerializer(collection['serializer'])) {
-        problems.push(`entries.collections.${name}.serializer must be one of ${serializerNames().join(', ')}`);
-      }
-      if (collection['pattern'] !== undefined) {
-        try {
-          new RegExp(String(collection['pattern']), 'u');
-        } catch {
-          problems.push(`entries.collections.${name}.pattern is not a valid regular expression`);
-        }
-      }
-    }
-  }
-  if (problems.length > 0) throw new SettingsError(`invalid settings:\n  - ${problems.join('\n  - ')}`);
+  return { settings: deepFreeze(merged) as Settings, unknownKeys: unknownKeys(merged, result.data, '', []) };
+}
+
+/** The documented part of checked settings (what the schema knows), without the project's own keys. */
+export function documentedSettings(settings: Settings): SchemaSettings {
+  return settingsSchema.parse(settings);
+}
+
+/** Loads, merges, checks and freezes the settings of a project, telling which keys are unknown. */
+export function loadCheckedSettings(projectDir: string, overrides: PlainObject = {}): CheckedSettings {
+  const defaults = readYamlMap(DEFAULT_SETTINGS_FILE, true);
+  const file = projectSettingsFile(projectDir);
+  const project = readYamlMap(file, false);
+  return checkSettings(deepMerge(deepMerge(defaults, project), overrides), `settings (${file} over the defaults)`);
 }
 
 /** Loads, merges, checks and freezes the settings of a project; `overrides` win over both files. */
 export function loadSettings(projectDir: string, overrides: PlainObject = {}): Settings {
-  const defaults = readYamlMap(DEFAULT_SETTINGS_FILE, true);
-  const project = readYamlMap(projectSettingsFile(projectDir), false);
-  const merged = deepMerge(deepMerge(defaults, project), overrides);
-  validate(merged);
-  return deepFreeze(merged);
+  return loadCheckedSettings(projectDir, overrides).settings;
 }
 
+/** Our product's manifest as the registry answers it (`flextype.manifest.*`, SPEC §12). */
 export interface Manifest {
   name: string;
   version: string;
   description: string;
-  author: string;
-  license: string;
+  author: { name: string; email: string; url: string };
   homepage: string;
+  bugs: string;
+  license: string;
 }
 
 export function loadManifest(): Manifest {
   const pkg = JSON.parse(readFileSync(PACKAGE_JSON_FILE, 'utf8')) as PlainObject;
+  const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  const bugs = pkg['bugs'];
   return deepFreeze({
     name: 'Flextype TS',
-    version: String(pkg['version'] ?? '0.0.0'),
-    description: String(pkg['description'] ?? ''),
-    author: 'The Flextype TS team',
-    license: String(pkg['license'] ?? ''),
-    homepage: '',
+    version: text(pkg['version']) || '0.0.0',
+    description: text(pkg['description']),
+    author: { name: 'The Flextype TS team', email: '', url: '' },
+    homepage: text(pkg['homepage']),
+    bugs: isPlainObject(bugs) ? text(bugs['url']) : text(bugs),
+    license: text(pkg['license']),
   });
 }

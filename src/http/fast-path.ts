@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cms } from '../core/cms.js';
 import type { FailureBrake } from './auth.js';
-import { decodePlain } from './body.js';
+import { decodeLimitsOf, decodePlainQuery } from './body.js';
 import { etagListIncludes } from '../core/store.js';
 import { JSON_TYPE } from './reply.js';
 import { corsHeaders } from './cors.js';
@@ -21,6 +21,7 @@ export function createFastPath(cms: Cms, brake: FailureBrake): (req: IncomingMes
   const usable = settings.server.trust_proxy === false;
   const cacheControl = settings.server.cache_control;
   const threshold = settings.server.compress_threshold;
+  const limits = decodeLimitsOf(settings);
   return (req, res) => {
     if (!usable || req.method !== 'GET') return false;
     const url = req.url ?? '';
@@ -28,7 +29,8 @@ export function createFastPath(cms: Cms, brake: FailureBrake): (req: IncomingMes
     if (mark !== ENTRIES_PATH.length || !url.startsWith(ENTRIES_PATH)) return false;
     const headers = req.headers;
     if (headers.authorization !== undefined || headers['x-access-token'] !== undefined) return false;
-    const params = url.length - mark < 4096 ? decodePlain(url.slice(mark + 1)) : undefined;
+    // The full path's own decoder (its plain case): any other query goes the full way.
+    const params = decodePlainQuery(url.slice(mark + 1), limits);
     if (!params) return false;
     const { id, token } = params;
     if (typeof id !== 'string' || typeof token !== 'string' || token === '' || Object.keys(params).length !== 2) return false;

@@ -43,3 +43,15 @@ export function requireParams(params: Params, names: string[]): void {
 export function ifMatchOf(request: FastifyRequest): string | undefined {
   return header(request, 'if-match');
 }
+
+/**
+ * A request URL's path as routes are known: no query, no trailing slashes, no doubled slashes.
+ * Trailing slashes by a loop: `/\/+$/` is quadratic on a long run of slashes inside the path.
+ */
+export function routePathOf(url: string): string {
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end--;
+  return path.slice(0, end).replace(/\/{2,}/g, '/');
+}

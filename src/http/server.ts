@@ -10,12 +10,14 @@ import { limitConnections, timeoutOptions } from './connections.js';
 import { corsHeaders } from './cors.js';
 import { createFastPath } from './fast-path.js';
 import { createGuard, FailureBrake } from './auth.js';
-import { decodeBrackets, decodeJson, decodeQuery, decodeUtf8, type DecodeLimits } from './body.js';
+import { decodeBrackets, decodeJson, decodeLimitsOf, decodeQuery, decodeUtf8, type DecodeLimits } from './body.js';
 import { ERRORS, errorBody, HttpError, sendError, toHttpError, type HttpErrorCode } from './errors.js';
 import { withVary } from './negotiation.js';
 import { HeavyQueryGate } from './heavy-queries.js';
+import { routePathOf } from './params.js';
 import { createReplier } from './reply.js';
 import { CACHE_PATHS, cacheRoutes } from './routes/cache.js';
+import { controlRoutes } from './routes/control.js';
 import { ENTRIES_PATHS, entriesRoutes } from './routes/entries.js';
 import { QUERY_PATHS, queryRoutes } from './routes/query.js';
 import { REGISTRY_PATHS, registryRoutes } from './routes/registry.js';
@@ -25,6 +27,8 @@ const KNOWN_PATHS: Record<string, string[]> = { ...ENTRIES_PATHS, ...TOKENS_PATH
 
 export interface ServerOptions {
   logger?: FastifyBaseLogger;
+  /** Opens the local control requests (routes/control.ts) with this secret. */
+  controlSecret?: string;
 }
 
 const SECRET_PARAMS = new Set(['token', 'access_token', 'string', 'hash']);
@@ -80,11 +84,7 @@ function applyCors(cms: Cms, request: FastifyRequest, reply: FastifyReply): void
 
 export async function buildServer(cms: Cms, options: ServerOptions = {}): Promise<FastifyInstance> {
   const settings = cms.settings;
-  const limits: DecodeLimits = {
-    depth: settings.server.query_depth,
-    parameterLimit: settings.server.query_parameter_limit,
-    arrayLimit: settings.server.query_array_limit,
-  };
+  const limits: DecodeLimits = decodeLimitsOf(settings);
   const log = options.logger;
   const brake = new FailureBrake(settings.security.auth_failures_per_minute, settings.security.auth_block_seconds);
   const fastPath = createFastPath(cms, brake);
@@ -133,7 +133,7 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
     // Preflight (and any OPTIONS) is answered here: a wildcard OPTIONS route slows every lookup.
     if (request.method === 'OPTIONS') {
       const cors = settings.cors;
-      const path = request.url.split('?')[0]!.replace(/\/+$/, '').replace(/\/{2,}/g, '/');
+      const path = routePathOf(request.url);
       const allowed = KNOWN_PATHS[path];
       if (cors.enabled) {
         reply
@@ -165,9 +165,10 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
   registryRoutes(app, context);
   cacheRoutes(app, context);
   queryRoutes(app, context);
+  if (options.controlSecret !== undefined) controlRoutes(app, cms, options.controlSecret, log);
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0]!.replace(/\/+$/, '').replace(/\/{2,}/g, '/');
+    const path = routePathOf(request.url);
     const allowed = KNOWN_PATHS[path];
     if (allowed) {
       const allow = [...allowed, 'OPTIONS'].join(', ');

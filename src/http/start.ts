@@ -1,8 +1,8 @@
 /** Starts a server for a project: core start-up, listening, graceful shutdown. */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { Cms } from '../core/cms.js';
-import { loadSettings } from '../core/settings.js';
+import { loadCheckedSettings } from '../core/settings.js';
 import type { PlainObject } from '../core/util.js';
 import { createLogger } from '../logging.js';
 import { buildServer } from './server.js';
@@ -13,6 +13,13 @@ export interface StartOptions {
   port?: number;
   settings?: PlainObject;
   logger?: Logger;
+  /** Where the logger made from the settings writes (stdout by default); ignored with `logger`. */
+  logDestination?: DestinationStream;
+  /**
+   * A random secret (at least 32 characters) that opens the local control requests (cache clear by
+   * `flextype cache:clear`); without it the server has no control requests.
+   */
+  controlSecret?: string;
 }
 
 export interface RunningServer {
@@ -29,9 +36,16 @@ export interface RunningServer {
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const started = Date.now();
-  const logger = options.logger ?? createLogger(loadSettings(options.projectDir, options.settings).log.level);
+  const checked = loadCheckedSettings(options.projectDir, options.settings);
+  const logger = options.logger ?? createLogger(checked.settings.log.level, options.logDestination);
+  if (checked.unknownKeys.length > 0) {
+    logger.warn(
+      { keys: checked.unknownKeys },
+      `unknown settings (misspelled? not used by the server, hidden from the registry unless listed in registry.public): ${checked.unknownKeys.join(', ')}`,
+    );
+  }
   const cms = new Cms({ projectDir: options.projectDir, settings: options.settings, log: logger });
-  const app = await buildServer(cms, { logger: logger as FastifyBaseLogger });
+  const app = await buildServer(cms, { logger: logger as FastifyBaseLogger, controlSecret: options.controlSecret });
   const info = await cms.start();
   const host = options.host ?? cms.settings.server.host;
   const port = options.port ?? cms.settings.server.port;

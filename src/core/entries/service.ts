@@ -8,7 +8,7 @@ import { StorageError } from '../../storage/driver.js';
 import { EncodeError } from '../../storage/serializers/index.js';
 import { nowForStorage } from '../dates.js';
 import { badRequest, CmsError, conflict, notFound, preconditionFailed, storageFailure } from '../errors.js';
-import { isWithin, normalizeId, parentOf, type IdLimits } from '../ids.js';
+import { isUnderRoot, isValidId, isWithin, normalizeId, parentOf, type IdLimits } from '../ids.js';
 import { runCollectionQuery, type QueryLimits } from '../query/collection.js';
 import { filterFields, type FilterResult } from '../query/filter.js';
 import { parseFetchOptions } from '../query/options.js';
@@ -16,7 +16,15 @@ import { etagListIncludes, etagOf, type CachedEntry, type ContentStore } from '.
 import { isPlainObject, MAX_NESTING, nestingDepth, sanitizeKeys, type PlainObject } from '../util.js';
 import type { RenderedAnswer, Renderer } from '../render/renderer.js';
 import type { RenderSession } from '../render/session.js';
-import { isTokenId } from './present.js';
+import { TOKENS_ROOT } from './present.js';
+
+/**
+ * Ids the Entries API never reaches: the tokens folder, in any spelling a case-insensitive file
+ * system would take for it (`Tokens`, `TOKENS/x`, `to\u212Aens`, `tokens.`).
+ */
+export function isReservedId(id: string): boolean {
+  return isUnderRoot(id, TOKENS_ROOT);
+}
 
 export type FetchResult =
   | {
@@ -90,7 +98,7 @@ export class EntriesService {
 
   private id(raw: unknown, param = 'id', allowRoot = false): string {
     const id = normalizeId(raw, this.idLimits, allowRoot, param);
-    if (isTokenId(id)) throw notFound(`entry "${id}" does not exist (tokens are managed through the Tokens API)`);
+    if (isReservedId(id)) throw notFound(`entry "${id}" does not exist (tokens are managed through the Tokens API)`);
     return id;
   }
 
@@ -144,7 +152,7 @@ export class EntriesService {
   peek(rawId: string): CachedEntry | undefined {
     try {
       const id = normalizeId(rawId, this.idLimits);
-      return isTokenId(id) ? undefined : this.store.peek(id);
+      return isReservedId(id) ? undefined : this.store.peek(id);
     } catch {
       return undefined;
     }
@@ -153,7 +161,7 @@ export class EntriesService {
   async has(rawId: unknown): Promise<boolean> {
     // Token ids are no entries here: "no", not an error (a malformed id still is one).
     const id = normalizeId(rawId, this.idLimits, false, 'id');
-    if (isTokenId(id)) return false;
+    if (isReservedId(id)) return false;
     return (await this.readEntry(id)) !== undefined;
   }
 
@@ -173,13 +181,14 @@ export class EntriesService {
       } : undefined;
       const result = await runCollectionQuery(
         this.store,
+        // Listed are exactly the ids the single-entry API serves: the same validator decides both.
         {
           base,
           find: options.find,
           filter: options.filter,
-          hidden: isTokenId,
+          hidden: (id) => isReservedId(id) || !isValidId(id, this.idLimits),
           admit: hooks.admit,
-          onSkip: (id) => void (isTokenId(id) || skipped.push(id)),
+          onSkip: (id) => void (isReservedId(id) || skipped.push(id)),
           ...(viewOf ? { viewOf } : {}),
         },
         this.queryLimits,

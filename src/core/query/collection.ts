@@ -23,29 +23,73 @@ export interface CollectionQuery {
 
 export type QueryLimits = FindLimits & FilterLimits;
 
+/** What `find.contains` searches in one entry: only what the API answers. */
+interface PublicText {
+  /** The answer's JSON text (keys, numbers, escaped strings), private keys removed at every depth. */
+  json: string;
+  /** Every public key and string value, verbatim (a plain substring of a value always matches). */
+  strings: string[];
+}
+
+/** Per (immutable) entry view, built on the first content search that meets it. */
+const publicTexts = new WeakMap<object, PublicText>();
+
+function withoutPrivate(value: unknown, strings: string[]): unknown {
+  if (typeof value === 'string') {
+    strings.push(value);
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((item) => withoutPrivate(item, strings));
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    const out: PlainObject = {};
+    for (const [key, child] of Object.entries(value)) {
+      if (key.startsWith('_')) continue;
+      strings.push(key);
+      out[key] = withoutPrivate(child, strings);
+    }
+    return out;
+  }
+  return value;
+}
+
+function publicTextOf(view: PlainObject): PublicText {
+  let text = publicTexts.get(view);
+  if (!text) {
+    const strings: string[] = [];
+    const json = JSON.stringify(withoutPrivate(view, strings));
+    publicTexts.set(view, (text = { json, strings }));
+  }
+  return text;
+}
+
+function publicTextIncludes(text: PublicText, needle: string): boolean {
+  return text.json.includes(needle) || text.strings.some((s) => s.includes(needle));
+}
+
 export async function runCollectionQuery(store: ContentStore, query: CollectionQuery, limits: QueryLimits): Promise<FilterResult> {
   const plan = planFind(query.find, limits);
   const prefixLength = query.base === '' ? 0 : query.base.length + 1;
-  const candidates = await store.descendants(query.base, plan.maxDepth);
+  // Hidden ids are dropped before any file is read.
+  const hidden = query.hidden;
+  const listed = await store.descendants(query.base, plan.maxDepth);
+  const candidates = hidden ? listed.filter((c) => !hidden(c.id)) : listed;
   await query.admit?.(candidates.length);
   const entries = await store.getMany(candidates, query.onSkip);
   const keyOf = query.keyOf;
   let accepted: CachedEntry[] = [];
   for (let i = 0; i < candidates.length; i++) {
     const entry = entries[i];
-    if (!entry || (query.hidden && query.hidden(entry.id))) continue;
+    if (!entry || (hidden && hidden(entry.id))) continue;
     if (!plan.trivial && !plan.accept({ id: entry.id, depth: candidates[i]!.depth, stat: entry.stat }, entry.id.slice(prefixLength))) continue;
     accepted.push(entry);
   }
   if (plan.content) {
+    // Never the raw file: it holds private fields and comments that no answer shows.
     const { contains, notContains } = plan.content;
-    const keep = await Promise.all(
-      accepted.map(async (entry) => {
-        const raw = (await store.driver.readRaw(entry.id)) ?? '';
-        return contains.every((s) => raw.includes(s)) && notContains.every((s) => !raw.includes(s));
-      }),
-    );
-    accepted = accepted.filter((_, i) => keep[i]);
+    accepted = accepted.filter((entry) => {
+      const text = publicTextOf(entry.view);
+      return contains.every((s) => publicTextIncludes(text, s)) && notContains.every((s) => !publicTextIncludes(text, s));
+    });
   }
   if (plan.sort) {
     const { key, descending } = plan.sort;

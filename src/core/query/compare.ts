@@ -1,16 +1,40 @@
 /** Value comparison shared by `where` and `sort_by`: numeric when both sides are numbers, else text. */
 
-const NUMERIC = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?\s*$/i;
+const isDigit = (c: number) => c >= 48 && c <= 57;
+// The whitespace PHP's is_numeric skips around a number (and which `Number()` ignores too).
+const isBlank = (c: number) => c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12;
 
-/** Could this string be numeric? A cheap first-character check before the regular expression. */
-function maybeNumeric(text: string): boolean {
-  const c = text.charCodeAt(0);
-  return (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46 || c === 32 || c === 9;
+/**
+ * PHP's numeric strings: blanks, a sign, digits with an optional decimal point (`1`, `1.`, `.5`),
+ * an optional exponent, blanks. One pass over the text: the regular expression this replaces,
+ * `\d+\.?\d*`, backtracked quadratically on a long run of digits followed by anything else.
+ */
+export function isNumericString(text: string): boolean {
+  const n = text.length;
+  let i = 0;
+  while (i < n && isBlank(text.charCodeAt(i))) i++;
+  if (i < n && (text.charCodeAt(i) === 43 || text.charCodeAt(i) === 45)) i++;
+  let digits = 0;
+  while (i < n && isDigit(text.charCodeAt(i))) i++, digits++;
+  if (i < n && text.charCodeAt(i) === 46) {
+    i++;
+    while (i < n && isDigit(text.charCodeAt(i))) i++, digits++;
+  }
+  if (digits === 0) return false;
+  if (i < n && (text.charCodeAt(i) | 0x20) === 101) {
+    i++;
+    if (i < n && (text.charCodeAt(i) === 43 || text.charCodeAt(i) === 45)) i++;
+    const start = i;
+    while (i < n && isDigit(text.charCodeAt(i))) i++;
+    if (i === start) return false;
+  }
+  while (i < n && isBlank(text.charCodeAt(i))) i++;
+  return i === n;
 }
 
 export function asNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string' && maybeNumeric(value) && NUMERIC.test(value)) return Number(value);
+  if (typeof value === 'string' && isNumericString(value)) return Number(value);
   return undefined;
 }
 

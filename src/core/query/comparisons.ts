@@ -8,7 +8,26 @@ export interface Comparison {
   target: number;
 }
 
-const SHAPE = /^\s*(==|=|!=|<>|>=|<=|>|<)?\s*(.+?)\s*$/;
+// Longest first, so that ">=" is not read as ">" followed by "=2".
+const OPERATOR_PREFIXES = ['==', '!=', '<>', '>=', '<=', '=', '>', '<'] as const;
+
+/**
+ * Splits "  >=  2K " into the operator and the target text. Plain string work: the regular
+ * expression this replaces (`\s*(op)?\s*(.+?)\s*$`) backtracked quadratically on long blank runs.
+ */
+function splitComparison(text: string): { op: string | undefined; target: string } | undefined {
+  const trimmed = text.trim();
+  const op = OPERATOR_PREFIXES.find((prefix) => trimmed.startsWith(prefix));
+  const target = (op === undefined ? trimmed : trimmed.slice(op.length)).trim();
+  // The old pattern's `.` stopped at line breaks: a target spanning lines is no comparison.
+  if (target === '' || /[\n\r\u2028\u2029]/.test(target)) return undefined;
+  return { op, target };
+}
+
+/** Long client text is cut in error messages. */
+function shorten(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
 
 function normalizeOp(op: string | undefined): Operator {
   if (op === undefined || op === '=' || op === '==') return '==';
@@ -28,10 +47,10 @@ function listOf(raw: unknown, what: string): string[] {
 
 export function parseComparisons(raw: unknown, what: string, readTarget: (text: string) => number | undefined): Comparison[] {
   return listOf(raw, what).map((text) => {
-    const match = SHAPE.exec(text);
-    const target = match ? readTarget(match[2]!) : undefined;
-    if (!match || target === undefined) throw badRequest(`${what}: cannot read the comparison "${text}"`);
-    return { op: normalizeOp(match[1]), target };
+    const parts = splitComparison(text);
+    const target = parts ? readTarget(parts.target) : undefined;
+    if (!parts || target === undefined) throw badRequest(`${what}: cannot read the comparison "${shorten(text)}"`);
+    return { op: normalizeOp(parts.op), target };
   });
 }
 

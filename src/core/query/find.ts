@@ -40,6 +40,26 @@ function strings(value: unknown, what: string): string[] {
   });
 }
 
+/** Leading and trailing slashes removed (loops: `/^\/+|\/+$/g` is quadratic on long slash runs). */
+function trimSlashes(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && text.charCodeAt(start) === 0x2f) start++;
+  while (end > start && text.charCodeAt(end - 1) === 0x2f) end--;
+  return text.slice(start, end);
+}
+
+/** The pattern of a `/pattern/flags` path (flags: lowercase letters, ignored), else undefined. */
+function delimitedPattern(text: string): string | undefined {
+  const close = text.lastIndexOf('/');
+  if (!text.startsWith('/') || close < 1) return undefined;
+  for (let i = close + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 97 || c > 122) return undefined;
+  }
+  return text.slice(1, close);
+}
+
 export function planFind(find: PlainObject, limits: FindLimits): FindPlan {
   const depth: Comparison[] = find['depth'] === undefined
     ? [{ op: '==', target: 1 }]
@@ -50,12 +70,12 @@ export function planFind(find: PlainObject, limits: FindLimits): FindPlan {
   const maxDepth = maxDepthOf(depth, limits.maxDepth);
   const date = find['date'] === undefined ? undefined : parseComparisons(find['date'], 'options.find.date', dateReader(limits.timeZone));
   const size = find['size'] === undefined ? undefined : parseComparisons(find['size'], 'options.find.size', readSize);
-  const exclude = find['exclude'] === undefined ? [] : strings(find['exclude'], 'options.find.exclude').map((e) => e.replace(/^\/+|\/+$/g, ''));
+  const exclude = find['exclude'] === undefined ? [] : strings(find['exclude'], 'options.find.exclude').map(trimSlashes);
   const paths: ({ fragment: string } | { regex: SafeRegex })[] = find['path'] === undefined
     ? []
     : strings(find['path'], 'options.find.path').map((p) => {
-      const m = /^\/(.*)\/[a-z]*$/s.exec(p);
-      return m ? { regex: compileSafeRegex(m[1], limits.maxPatternLength, 'options.find.path') } : { fragment: p };
+      const pattern = delimitedPattern(p);
+      return pattern !== undefined ? { regex: compileSafeRegex(pattern, limits.maxPatternLength, 'options.find.path') } : { fragment: p };
     });
   const contains = find['contains'] === undefined ? [] : strings(find['contains'], 'options.find.contains');
   const notContains = find['not_contains'] === undefined ? [] : strings(find['not_contains'], 'options.find.not_contains');

@@ -20,3 +20,12 @@ export function compileSafeRegex(pattern: unknown, maxLength: number, what: stri
   }
   return { test: (text) => compiled.matcher(text).find() };
 }
+
+/**
+ * A collection's `pattern` (from the settings) as a whole-id test, on RE2 too: it meets every
+ * request's id. Throws on a pattern RE2 cannot compile (settings validation reports it).
+ */
+export function compileIdPattern(pattern: string): (id: string) => boolean {
+  const compiled = RE2JS.compile(`^(?:${pattern})$`);
+  return (id) => compiled.matcher(id).find();
+}

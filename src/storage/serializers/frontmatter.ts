@@ -36,6 +36,10 @@ const headerLanguages: Record<string, HeaderLanguage> = {
   },
 };
 
+// NEON (`---neon`, which the reference reads) is left out on purpose: the one npm NEON library
+// (neon-js 1.1.2) misreads forms nette/neon accepts, and a wrong read is worse than a clear refusal.
+const SUPPORTED_LANGUAGES = Object.keys(headerLanguages).filter((name) => name !== '').join(', ');
+
 // Opening fence with an optional language, the header, then a closing fence on its own line
 // (never a "---" at the end of a header line such as `title: Part ---`); the header may be empty.
 const FRONT_MATTER =
@@ -58,8 +62,9 @@ function split(text: string): Parts | undefined {
   if (!match) return undefined;
   const groups = match.groups!;
   const name = groups['language'] ?? '';
-  const language = headerLanguages[name];
-  if (!language) throw new DecodeError(`unknown front matter language "${name}"`);
+  // Own keys only: `---constructor` must not find Object.prototype's member.
+  const language = Object.hasOwn(headerLanguages, name) ? headerLanguages[name] : undefined;
+  if (!language) throw new DecodeError(`front matter header language "${name}" is not supported (supported: ${SUPPORTED_LANGUAGES})`);
   const headerText = (groups['header'] ?? '') + (groups['eol'] ?? '');
   const header = asFieldMap(language.parse(groups['header'] ?? '', HEADER_FIRST_LINE), 'a front matter header');
   return { open: groups['open']!, language, headerText, header, close: groups['close']!, body: text.slice(match[0].length) };

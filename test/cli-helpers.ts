@@ -1,0 +1,153 @@
+/** Running the real `flextype` executable (dist/cli/main.js) from tests: one-off commands and `serve`. */
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { CLI, REPO_ROOT } from './helpers.js';
+
+const execFileAsync = promisify(execFile);
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The child's environment: colour decided only by what each test sets. */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const name of ['FORCE_COLOR', 'NO_COLOR', 'FLEXTYPE_PROJECT', 'FLEXTYPE_PORT', 'FLEXTYPE_HOST']) {
+    if (!(name in extra)) delete env[name];
+  }
+  return env;
+}
+
+/** Runs the CLI once (no shell), bounded in time; resolves with its exit code and output. */
+export function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs the CLI and expects success; returns stdout. */
+export async function ok(args: string[], env: Record<string, string> = {}): Promise<string> {
+  const run = await cli(args, env);
+  assert.equal(run.code, 0, `flextype ${args.join(' ')} failed (${run.code}): ${run.stderr}`);
+  assert.equal(run.stderr, '', `flextype ${args.join(' ')} wrote to stderr`);
+  return run.stdout;
+}
+
+export async function okJson(args: string[]): Promise<Record<string, unknown>> {
+  const stdout = await ok([...args, '--json']);
+  return JSON.parse(stdout) as Record<string, unknown>;
+}
+
+/** A failure: non-zero exit, nothing on stdout, one line of reason on stderr (no stack trace). */
+export async function fails(args: string[], reason: RegExp, code?: number): Promise<Run> {
+  const run = await cli(args);
+  assert.notEqual(run.code, 0, `flextype ${args.join(' ')} should fail`);
+  assert.notEqual(run.code, null, 'the process ended by itself');
+  if (code !== undefined) assert.equal(run.code, code, `exit code of flextype ${args.join(' ')}`);
+  assert.equal(run.stdout, '', `flextype ${args.join(' ')} printed on stdout: ${run.stdout}`);
+  const lines = run.stderr.trimEnd().split('\n');
+  assert.match(lines[0]!, reason);
+  assert.match(lines[0]!, /^error: /);
+  // At most a usage hint after the reason; never a stack trace.
+  assert.ok(lines.length <= 2, `stderr has ${lines.length} lines: ${run.stderr}`);
+  assert.ok(!/\n\s+at /.test(run.stderr), 'no stack trace');
+  return run;
+}
+
+/** Runs independent tasks a few at a time (each is a whole node process). */
+export async function all<T>(tasks: (() => Promise<T>)[], limit = 4): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return results;
+}
+
+/** Builds dist/ unless it is newer than every source file (`npm test` builds it in pretest). */
+export async function ensureBuilt(): Promise<void> {
+  const newest = (dir: string): number =>
+    Math.max(
+      0,
+      ...readdirSync(dir, { withFileTypes: true }).map((e) =>
+        e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs,
+      ),
+    );
+  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newest(path.join(REPO_ROOT, 'src'))) return;
+  await execFileAsync('npm', ['run', 'build'], { cwd: REPO_ROOT, timeout: 120_000 });
+}
+
+// ---- a served project ------------------------------------------------------------------------
+
+export interface Served {
+  child: ChildProcess;
+  base: string;
+  /** What it printed for people (stdout). */
+  output: () => string;
+  /** Its log lines (JSON, on stderr). */
+  logs: () => string;
+}
+
+/** Starts `flextype serve` on an ephemeral port; the banner gives the real URL. */
+export function serve(project: string): Promise<Served> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--project', project, '--host', '127.0.0.1', '--port', '0'], {
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stdout}${stderr}`)), 20_000);
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const match = /API:\s+(http:\/\/127\.0\.0\.1:\d+\/api\/v1)\s/.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, base: match[1]!, output: () => stdout, logs: () => stderr });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}: ${stdout}${stderr}`));
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL if it has not stopped within a few seconds. Resolves with the exit code. */
+export async function stop(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 8_000);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}
+
+/** Waits (bounded) until the server has logged `text` at least `count` times. */
+export async function waitForLog(served: Served, text: string, count: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (served.logs().split(text).length - 1 >= count) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`the server never logged "${text}" ${count} time(s)`);
+}
