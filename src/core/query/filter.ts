@@ -195,7 +195,8 @@ export function filterCollection(items: Item[], filter: PlainObject | undefined,
     const groups = new Map<string, Item[]>();
     for (const item of current) {
       const value = getPath(item.data, groupBy);
-      const key = value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+      // As PHP turns the value into an array key: booleans are "1" and "0".
+      const key = value === undefined || value === null ? '' : typeof value === 'boolean' ? (value ? '1' : '0') : typeof value === 'object' ? JSON.stringify(value) : String(value);
       let group = groups.get(key);
       if (!group) groups.set(key, (group = []));
       group.push(item);
