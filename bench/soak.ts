@@ -38,7 +38,11 @@ export function demoProjectCopy(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flextype-soak-'));
   cpSync(DEMO_PROJECT, dir, {
     recursive: true,
-    filter: (src) => !src.includes(`${path.sep}tokens`) && !src.includes(`${path.sep}var`),
+    // Judged inside the project: the checkout's own path may contain "tokens".
+    filter: (src) => {
+      const inside = `${path.sep}${path.relative(DEMO_PROJECT, src)}`;
+      return !inside.includes(`${path.sep}tokens`) && !inside.includes(`${path.sep}var`);
+    },
   });
   return dir;
 }

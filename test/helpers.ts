@@ -12,13 +12,19 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const DEMO_PROJECT = path.join(REPO_ROOT, 'project');
 export const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
 
+/** cpSync filter for the demo project: leaves out its tokens and var (judged inside the project: the checkout's own path may contain "tokens"). */
+export function withoutDemoTokens(src: string): boolean {
+  const inside = `${path.sep}${path.relative(DEMO_PROJECT, src)}`;
+  return !inside.includes(`${path.sep}tokens`) && !inside.includes(`${path.sep}var`);
+}
+
 /** A fresh temp folder; with `fromDemo`, a copy of the bundled demo project (tokens excluded). */
 export function tempProject(fromDemo = false): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flextype-test-'));
   if (fromDemo) {
     cpSync(DEMO_PROJECT, dir, {
       recursive: true,
-      filter: (src) => !src.includes(`${path.sep}tokens`) && !src.includes(`${path.sep}var`),
+      filter: withoutDemoTokens,
     });
   }
   return dir;

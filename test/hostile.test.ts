@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { call, DEMO_PROJECT, q, startTestServer, type ApiResponse, type TestServer } from './helpers.js';
+import { call, DEMO_PROJECT, q, startTestServer, withoutDemoTokens, type ApiResponse, type TestServer } from './helpers.js';
 
 const SECRET = 'OUTSIDE-SECRET-7f3a9c';
 const PROTO_KEYS = ['__proto__', 'constructor', 'prototype'];
@@ -110,7 +110,7 @@ describe('hostile input', () => {
     // outer/project is the project; outer/outside and outer/secret.txt must never be reached.
     outer = mkdtempSync(path.join(os.tmpdir(), 'flextype-hostile-'));
     projectDir = path.join(outer, 'project');
-    cpSync(DEMO_PROJECT, projectDir, { recursive: true, filter: (src) => !src.includes(`${path.sep}tokens`) && !src.includes(`${path.sep}var`) });
+    cpSync(DEMO_PROJECT, projectDir, { recursive: true, filter: withoutDemoTokens });
     entries = path.join(projectDir, 'entries');
     mkdirSync(path.join(outer, 'outside', 'child'), { recursive: true });
     writeFileSync(path.join(outer, 'outside', 'entry.md'), `---\ntitle: ${SECRET}\n---\n${SECRET}\n`);

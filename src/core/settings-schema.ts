@@ -166,7 +166,12 @@ export const settingsSchema = z.object({
     poll_interval: count(),
   }),
   tokens: z.object({ calls_flush_interval: count(), hash_rounds: z.number().int().min(4).max(31) }),
-  security: z.object({ auth_failures_per_minute: count(), auth_block_seconds: count() }),
+  security: z.object({
+    auth_failures_per_minute: count(),
+    auth_block_seconds: count(),
+    auth_concurrent_per_address: z.number().int().min(1),
+    auth_waiting_per_address: count(),
+  }),
   fetch: z.object({ remote: z.object({ enabled: z.boolean(), allowed_hosts: stringList() }) }),
   slugify: z.object({
     enabled: z.boolean(),

@@ -86,7 +86,10 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
   const settings = cms.settings;
   const limits: DecodeLimits = decodeLimitsOf(settings);
   const log = options.logger;
-  const brake = new FailureBrake(settings.security.auth_failures_per_minute, settings.security.auth_block_seconds);
+  const brake = new FailureBrake(settings.security.auth_failures_per_minute, settings.security.auth_block_seconds, {
+    concurrent: settings.security.auth_concurrent_per_address,
+    waiting: settings.security.auth_waiting_per_address,
+  });
   const fastPath = createFastPath(cms, brake);
   const app = Fastify({
     // Cache hits of the hottest call (GET one entry) are answered before Fastify (see fast-path.ts).

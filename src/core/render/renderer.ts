@@ -20,7 +20,7 @@ import { decodeFileData } from './expressions/functions/filesystem.js';
 import { ExpressionEngine } from './expressions/index.js';
 import { deleteDot, getDot, setDot } from './expressions/paths.js';
 import { Scope, type FieldStore } from './expressions/scope.js';
-import { fromPlain, toPlain, toText, type PhpMap, type Value } from './expressions/values.js';
+import { formatNumber, fromPlain, toPlain, toText, type PhpMap, type Value } from './expressions/values.js';
 import { LimitError, RenderBudget, TimeLimitError } from './limits.js';
 import { macroSwitches } from './macros.js';
 import { createMarkdown, renderTextile } from './markup.js';
@@ -43,8 +43,9 @@ const VOLATILE_CALL = /\b(date|time|strtotime|random|shuffle|uuid|csrf|filesyste
 const CONSTANTS = new Map<string, string>([
   ['PHP_EOL', '\n'],
   ['DIRECTORY_SEPARATOR', '/'],
-  ['M_PI', String(Math.PI)],
-  ['M_E', String(Math.E)],
+  // Printed as PHP prints floats (14 significant digits).
+  ['M_PI', formatNumber(Math.PI)],
+  ['M_E', formatNumber(Math.E)],
   ['FLEXTYPE_PROJECT_NAME', 'project'],
 ]);
 

@@ -7,7 +7,7 @@ import type { Fields } from '../../storage/serializers/index.js';
 import { nowForStorage, toTimestamp } from '../dates.js';
 import { asDataMap } from '../entries/service.js';
 import { TOKENS_ROOT } from '../entries/present.js';
-import { badRequest, notFound, unauthorized } from '../errors.js';
+import { badRequest, notFound, unauthorized, type CmsError } from '../errors.js';
 import { runCollectionQuery, type QueryLimits } from '../query/collection.js';
 import type { FilterResult } from '../query/filter.js';
 import { filterFields } from '../query/filter.js';
@@ -16,15 +16,19 @@ import type { Settings } from '../settings.js';
 import type { CachedEntry, ContentStore } from '../store.js';
 import type { PlainObject } from '../util.js';
 import { CallCounters } from './counters.js';
-import { generateToken, hashSecret, verifySecret, VerifiedSecrets } from './hash.js';
-import { allows, parseScopes, scopesOfToken, within, type Scope, type ScopeSet } from './scopes.js';
+import { BCRYPT_SHAPE, costOf, generateToken, hashSecret, verifySecret, VerifiedSecrets } from './hash.js';
+import { aboveDetail, excess, grantDetail, hasExpiry, limitOf, powerOf, type Power } from './power.js';
+import { allows, parseScopes, type Scope } from './scopes.js';
 
 export type ApiName = 'entries' | 'tokens' | 'registry' | 'cache' | 'query';
 
-export interface Caller {
+/** Who is calling, with what power (a token never gives or touches more than it has). */
+export interface Caller extends Power {
   token: string;
-  scopes: ScopeSet;
 }
+
+/** Runs one bcrypt verification when the caller's address may have one (see the HTTP failure brake). */
+export type Throttle = <R>(work: () => Promise<R>) => Promise<R>;
 
 export interface AuthRequest {
   api: ApiName;
@@ -40,6 +44,9 @@ const TOKEN_SHAPE = /^[a-zA-Z0-9_-]{1,128}$/;
 
 const entryIdOf = (token: string) => `${TOKENS_ROOT}/${token}`;
 
+/** verify-hash accepts hashes up to this cost (or the configured one, if higher): one call must not hold a bcrypt worker for hours. */
+const MAX_VERIFY_COST = 12;
+
 function nonNegativeInteger(value: unknown, what: string): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw badRequest(`${what} must be a non-negative integer`);
@@ -49,6 +56,7 @@ function nonNegativeInteger(value: unknown, what: string): number {
 export class TokensService {
   readonly verified = new VerifiedSecrets();
   readonly counters: CallCounters;
+  private dummy: Promise<string> | undefined;
 
   constructor(
     private readonly store: ContentStore,
@@ -66,66 +74,113 @@ export class TokensService {
   }
 
   /** Validates a call in the specification's order and counts it; returns who is calling. */
-  async authorize(request: AuthRequest): Promise<Caller> {
+  async authorize(request: AuthRequest, throttle: Throttle = (work) => work()): Promise<Caller> {
     if (!this.settings.api[request.api].enabled) throw badRequest(`the ${request.api} API is disabled in the settings`);
     if (typeof request.token !== 'string' || request.token === '') throw badRequest('parameter "token" is required');
     const token = request.token;
+    const secret = typeof request.accessToken === 'string' && request.accessToken !== '' ? request.accessToken : undefined;
+    const checkAccess = request.requireAccess || (request.accessToken !== undefined && request.accessToken !== '');
+    // Made before it is needed, so that the first unknown token does not pay for it.
+    if (!this.dummy) void this.dummyHash().catch(() => {});
     const entry = await this.tokenEntry(token);
-    if (!entry) throw unauthorized('unknown token');
-    this.assertUsable(entry);
-    const accessGiven = request.accessToken !== undefined && request.accessToken !== '';
-    if (request.requireAccess || accessGiven) {
-      if (typeof request.accessToken !== 'string' || request.accessToken === '') throw badRequest('parameter "access_token" is required');
-      const hash = entry.fields['hashed_access_token'];
-      const ok = typeof hash === 'string' && (await this.verified.verify(token, request.accessToken, hash));
-      if (!ok) throw unauthorized('the access token does not match this token');
+    // With an access token, every refusal costs one bcrypt run, like a wrong access token: the
+    // answer's timing must not tell unknown (or disabled) tokens from known ones.
+    if (!entry) {
+      if (secret !== undefined) await this.verifyAccess(token, secret, undefined, throttle);
+      throw unauthorized('unknown token');
+    }
+    const unusable = this.unusable(entry);
+    if (unusable) {
+      if (secret !== undefined) await this.verifyAccess(token, secret, undefined, throttle);
+      throw unusable;
+    }
+    if (checkAccess) {
+      if (secret === undefined) throw badRequest('parameter "access_token" is required');
+      if (!(await this.verifyAccess(token, secret, entry.fields['hashed_access_token'], throttle))) {
+        throw unauthorized('the access token does not match this token');
+      }
     }
     // After an await the token may have changed meanwhile: re-read it. Then check and count in one step.
-    const fresh = accessGiven || request.requireAccess ? await this.tokenEntry(token) : entry;
+    const fresh = checkAccess ? await this.tokenEntry(token) : entry;
     if (!fresh) throw unauthorized('unknown token');
     if (fresh !== entry) this.assertUsable(fresh);
-    const scopes = scopesOfToken(fresh.fields);
-    for (const scope of typeof request.scope === 'string' ? [request.scope] : request.scope) {
-      if (!allows(scopes, scope)) throw unauthorized(`this token lacks the scope "${scope}"`);
-    }
-    if (!this.counters.tryCount(fresh.id, fresh.fields, this.limitOf(fresh.fields))) {
-      throw badRequest('this token has reached its limit_calls');
-    }
-    return { token, scopes };
+    return this.admit(request.scope, token, fresh, true) as Caller;
   }
 
   /**
-   * authorize()'s outcome for the common read — cached, usable token, no access token — decided
-   * synchronously; undefined means "not that case: take authorize()", which also owns every error.
+   * authorize()'s outcome when it can be decided synchronously — cached usable token, and no access
+   * token or one verified before — with no bcrypt and no waiting; undefined means "not that case:
+   * take authorize()", which also owns every error.
    */
-  authorizeCachedRead(api: ApiName, scope: Scope, token: string): Caller | undefined {
-    if (!this.settings.api[api].enabled || !TOKEN_SHAPE.test(token)) return undefined;
+  authorizeCached(request: AuthRequest): Caller | undefined {
+    const { api, token } = request;
+    if (!this.settings.api[api].enabled || typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return undefined;
     const entry = this.store.peek(entryIdOf(token));
-    if (!entry) return undefined;
-    try {
-      this.assertUsable(entry);
-    } catch {
-      return undefined;
+    if (!entry || this.unusable(entry)) return undefined;
+    if (request.requireAccess || (request.accessToken !== undefined && request.accessToken !== '')) {
+      const hash = entry.fields['hashed_access_token'];
+      if (typeof request.accessToken !== 'string' || request.accessToken === '' || typeof hash !== 'string') return undefined;
+      if (!this.verified.knows(token, request.accessToken, hash)) return undefined;
     }
-    const scopes = scopesOfToken(entry.fields);
-    if (!allows(scopes, scope) || !this.counters.tryCount(entry.id, entry.fields, this.limitOf(entry.fields))) return undefined;
-    return { token, scopes };
+    return this.admit(request.scope, token, entry, false);
   }
 
-  private limitOf(fields: Fields): number {
-    const limit = Number(fields['limit_calls'] ?? 0);
-    return Number.isFinite(limit) && limit > 0 ? limit : 0;
+  /** The fast path's case: a read with a token and no access token. */
+  authorizeCachedRead(api: ApiName, scope: Scope, token: string): Caller | undefined {
+    return this.authorizeCached({ api, scope, token, accessToken: undefined, requireAccess: false });
+  }
+
+  /** Checks the scope and counts the call (throwing, or answering undefined, when refused). */
+  private admit(scope: Scope | readonly Scope[], token: string, entry: CachedEntry, throwing: boolean): Caller | undefined {
+    const power = powerOf(entry.fields, this.settings.timezone);
+    // Some calls need several scopes (the Query API reads entries and the registry).
+    const missing = (typeof scope === 'string' ? [scope] : scope).find((one) => !allows(power.scopes, one));
+    if (missing !== undefined) {
+      if (throwing) throw unauthorized(`this token lacks the scope "${missing}"`);
+      return undefined;
+    }
+    if (!this.counters.tryCount(entry.id, entry.fields, limitOf(entry.fields))) {
+      if (throwing) throw badRequest('this token has reached its limit_calls');
+      return undefined;
+    }
+    return { token, ...power };
+  }
+
+  /** One bcrypt verification, against the token's hash or, without a well-formed one, a dummy of the configured cost. */
+  private async verifyAccess(token: string, secret: string, hash: unknown, throttle: Throttle): Promise<boolean> {
+    const real = typeof hash === 'string' && BCRYPT_SHAPE.test(hash) ? hash : undefined;
+    const ok = await throttle(async () => this.verified.verify(token, secret, real ?? (await this.dummyHash())));
+    return ok && real !== undefined;
+  }
+
+  /** A hash of a random secret nobody knows, made once: it never verifies, and costs what a real one does. */
+  private dummyHash(): Promise<string> {
+    if (!this.dummy) {
+      const made = hashSecret(generateToken(), this.settings.tokens.hash_rounds);
+      made.catch(() => {
+        if (this.dummy === made) this.dummy = undefined; // a failed worker: try again next time
+      });
+      this.dummy = made;
+    }
+    return this.dummy;
+  }
+
+  /** SPEC §2 step 4: why the token may not be used now, or undefined. */
+  private unusable(entry: CachedEntry): CmsError | undefined {
+    const fields = entry.fields;
+    if (fields['state'] === 'disabled') return badRequest('this token is disabled');
+    const limit = limitOf(fields);
+    if (limit > 0 && this.counters.current(entry.id, fields) >= limit) return badRequest('this token has reached its limit_calls');
+    if (hasExpiry(fields)) {
+      const expires = toTimestamp(fields['expires_at'], this.settings.timezone);
+      if (typeof expires !== 'number' || expires <= Date.now() / 1000) return badRequest('this token has expired');
+    }
+    return undefined;
   }
 
   private assertUsable(entry: CachedEntry): void {
-    const fields = entry.fields;
-    if (fields['state'] === 'disabled') throw badRequest('this token is disabled');
-    const limit = this.limitOf(fields);
-    if (limit > 0 && this.counters.current(entry.id, fields) >= limit) throw badRequest('this token has reached its limit_calls');
-    if (fields['expires_at'] !== undefined && fields['expires_at'] !== null && fields['expires_at'] !== '') {
-      const expires = toTimestamp(fields['expires_at'], this.settings.timezone);
-      if (typeof expires !== 'number' || expires <= Date.now() / 1000) throw badRequest('this token has expired');
-    }
+    const unusable = this.unusable(entry);
+    if (unusable) throw unusable;
   }
 
   /** The token fields answered by the API (calls include those not yet written). */
@@ -171,37 +226,52 @@ export class TokensService {
   }
 
   /** Checks token fields given by a client; returns them normalized. */
-  private checkFields(data: Fields, caller: Caller | undefined, current: Fields | undefined): Fields {
+  private checkFields(data: Fields, caller: Caller | undefined): Fields {
     const fields: Fields = { ...data };
     if ('hashed_access_token' in fields) throw badRequest('"hashed_access_token" cannot be set; create a new token instead');
+    // The count is the server's: through the API a token could otherwise reset its own.
+    if (caller && 'calls' in fields) throw badRequest('"calls" is counted by the server and cannot be set');
     if ('scopes' in fields) fields['scopes'] = parseScopes(fields['scopes'], 'data.scopes') ?? null;
-    if (fields['scopes'] === null) delete fields['scopes'];
     if ('state' in fields && fields['state'] !== 'enabled' && fields['state'] !== 'disabled') {
       throw badRequest('data.state must be "enabled" or "disabled"');
     }
     if ('limit_calls' in fields) fields['limit_calls'] = nonNegativeInteger(fields['limit_calls'], 'data.limit_calls');
     if ('calls' in fields) fields['calls'] = nonNegativeInteger(fields['calls'], 'data.calls');
-    if ('expires_at' in fields && fields['expires_at'] !== null && fields['expires_at'] !== '') {
+    if ('expires_at' in fields && hasExpiry(fields)) {
       const expires = toTimestamp(fields['expires_at'], this.settings.timezone);
       if (typeof expires !== 'number') throw badRequest('data.expires_at must be a Unix timestamp or a date');
       fields['expires_at'] = expires;
     }
-    if (caller && caller.scopes !== undefined) {
-      // `scopes: null` in data removes the list, i.e. makes the token unrestricted.
-      const resulting = 'scopes' in fields ? fields['scopes'] : current && !('scopes' in data) ? current['scopes'] : undefined;
-      const wanted = resulting === undefined ? undefined : new Set(parseScopes(resulting) ?? []);
-      if (!within(wanted, caller.scopes)) {
-        throw badRequest(`a token cannot grant scopes it does not hold (caller has: ${[...caller.scopes].join(', ') || 'none'})`);
-      }
-    }
     return fields;
   }
 
-  /** Creates a token; without `scopes`, a restricted caller's token inherits the caller's scopes. */
+  /** Refuses a token that would end up with more power than its caller (none for the CLI). */
+  private assertGrantable(resulting: Fields, caller: Caller | undefined): void {
+    if (!caller) return;
+    const aspect = excess(powerOf(resulting, this.settings.timezone), caller);
+    if (aspect) throw badRequest(grantDetail(aspect, caller));
+  }
+
+  /** Refuses to let a caller change or delete a token above it (a restricted token deleting the admin's). */
+  private assertBelow(target: Fields, caller: Caller | undefined, action: 'change' | 'delete'): void {
+    if (!caller) return;
+    const aspect = excess(powerOf(target, this.settings.timezone), caller);
+    if (aspect) throw badRequest(aboveDetail(action, aspect));
+  }
+
+  /**
+   * Creates a token. What a restricted caller does not say is inherited from it — scopes, limit_calls,
+   * expires_at — never "everything".
+   */
   async create(rawData: unknown, caller?: Caller): Promise<{ token: string; access_token: string }> {
     const data = asDataMap(rawData, false);
     if (caller?.scopes !== undefined && !('scopes' in data)) data['scopes'] = [...caller.scopes];
-    const fields = this.checkFields(data, caller, undefined);
+    if (caller && caller.limitCalls > 0 && !('limit_calls' in data)) data['limit_calls'] = caller.limitCalls;
+    if (caller?.expiresAt !== undefined && !('expires_at' in data)) data['expires_at'] = caller.expiresAt;
+    const fields = this.checkFields(data, caller);
+    if (fields['scopes'] === null) delete fields['scopes'];
+    if ('expires_at' in fields && !hasExpiry(fields)) delete fields['expires_at'];
+    this.assertGrantable(fields, caller);
     const token = generateToken();
     const accessToken = generateToken();
     const hashed = await hashSecret(accessToken, this.settings.tokens.hash_rounds);
@@ -228,9 +298,12 @@ export class TokensService {
     const entry = await this.store.locks.withEntry(id, async () => {
       const current = await this.store.getFresh(id);
       if (!current) throw notFound(`token "${token}" does not exist`);
-      const fields = this.checkFields(data, caller, current.fields);
+      this.assertBelow(current.fields, caller, 'change');
+      const fields = this.checkFields(data, caller);
       const merged: Fields = { ...current.fields, ...fields };
-      if ('scopes' in data && data['scopes'] === null) delete merged['scopes'];
+      // `scopes: null` removes the list, i.e. makes the token unrestricted.
+      if (merged['scopes'] === null) delete merged['scopes'];
+      this.assertGrantable(merged, caller);
       if ('calls' in fields) return this.store.write(id, merged);
       // The file gets the live count; the counter must know it is written, or it counts it twice.
       return this.counters.persistWith(id, current.fields, (calls) => this.store.write(id, { ...merged, calls }));
@@ -238,11 +311,13 @@ export class TokensService {
     return this.view(entry);
   }
 
-  async delete(rawId: unknown): Promise<void> {
+  async delete(rawId: unknown, caller?: Caller): Promise<void> {
     const token = this.tokenId(rawId);
     const id = entryIdOf(token);
     await this.store.locks.withTree(async () => {
-      if (!(await this.store.get(id))) throw notFound(`token "${token}" does not exist`);
+      const entry = await this.store.get(id);
+      if (!entry) throw notFound(`token "${token}" does not exist`);
+      this.assertBelow(entry.fields, caller, 'delete');
       const all = await this.store.descendants(TOKENS_ROOT, 1);
       if (all.length <= 1) throw badRequest('this is the last token: create another one before deleting it');
       await this.store.remove(id);
@@ -266,6 +341,9 @@ export class TokensService {
   async verifyHash(value: unknown, hash: unknown): Promise<{ verified: boolean }> {
     if (typeof value !== 'string' || value === '') throw badRequest('parameter "string" is required');
     if (typeof hash !== 'string' || hash === '') throw badRequest('parameter "hash" is required');
+    const cost = costOf(hash);
+    const maxCost = Math.max(MAX_VERIFY_COST, this.settings.tokens.hash_rounds);
+    if (cost !== undefined && cost > maxCost) throw badRequest(`parameter "hash" has cost ${cost}; at most ${maxCost} is verified`);
     return { verified: await verifySecret(value, hash) };
   }
 }

@@ -42,8 +42,8 @@ export function tokensRoutes(app: FastifyInstance, { cms, guard, replier }: Rout
 
   app.delete('/api/v1/tokens', async (request, reply) => {
     const params = paramsOf(request);
-    await guard(request, params, { ...write, required: ['id'] });
-    await cms.tokens.delete(params['id']);
+    const caller = await guard(request, params, { ...write, required: ['id'] });
+    await cms.tokens.delete(params['id'], caller);
     return reply.code(204).send();
   });
 

@@ -167,6 +167,8 @@ export function joinUrl(base: string, path: string): string {
 export function baseUrlOf(env: ShortcodeEnv): string {
   const basePath = String(env.setting('base_path') ?? '');
   const configured = String(env.setting('base_url') ?? '');
+  // Without a configured base URL the answer is the request's origin: it must not be cached.
+  if (configured === '') env.markVolatile();
   const base = configured !== '' ? configured : env.request.origin;
   return joinUrl(base, basePath);
 }
@@ -210,9 +212,9 @@ const urls: Record<string, Handler> = {
   },
   getBaseUrl: (_s, env) => baseUrlOf(env),
   getBasePath: (_s, env) => String(env.setting('base_path') ?? ''),
-  getAbsoluteUrl: (_s, env) => joinUrl(baseUrlOf(env), env.request.uri),
+  getAbsoluteUrl: (_s, env) => (env.markVolatile(), joinUrl(baseUrlOf(env), env.request.uri)),
   getProjectUrl: (_s, env) => `${baseUrlOf(env)}/project`,
-  getUriString: (_s, env) => env.request.uri,
+  getUriString: (_s, env) => (env.markVolatile(), env.request.uri),
   urlFor: async (s, env, process) => {
     const query: unknown = JSON.parse((await rendered(s, 'queryParams', process)) ?? '{}');
     return urlFor(env, s.get('routeName') ?? '', isPlainObject(query) ? query : {});

@@ -70,9 +70,22 @@ export function ucfirst(text: string): string {
   return upper(substr(text, 0, 1)) + substr(text, 1);
 }
 
-/** `mb_convert_case(MB_CASE_TITLE)`: each run of letters/digits/apostrophes starts upper, the rest lower. */
+const CASED = /[\p{Lowercase}\p{Uppercase}\p{Lt}]/u;
+/** Unicode Case_Ignorable: marks, format, modifiers, and the Word_Break MidLetter/MidNumLet/Single_Quote characters. */
+const CASE_IGNORABLE = /[\p{Mn}\p{Me}\p{Cf}\p{Lm}\p{Sk}'.:\u00B7\u0387\u055F\u05F4\u2018\u2019\u2024\u2027\uFE13\uFE52\uFE55\uFF07\uFF0E\uFF1A]/u;
+
+/**
+ * `mb_convert_case(MB_CASE_TITLE)` as PHP 7.3+ does it: a character after a cased one (skipping
+ * case-ignorable ones) is lowered, any other is upper-cased; so digits end a word (`1940s` → `1940S`).
+ */
 export function capitalize(text: string): string {
-  return text.toLowerCase().replace(/(^|[^\p{L}\p{N}\p{M}'’])(\p{L})/gu, (_m, before: string, letter: string) => before + letter.toUpperCase());
+  let inWord = false;
+  let out = '';
+  for (const c of text) {
+    out += inWord ? c.toLowerCase() : c.toUpperCase();
+    if (!CASE_IGNORABLE.test(c)) inWord = CASED.test(c);
+  }
+  return out;
 }
 
 export function studly(text: string): string {

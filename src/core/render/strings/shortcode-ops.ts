@@ -3,6 +3,7 @@
  * (split at the separator, already rendered) and answers the new text. Predicates answer
  * `true`/`false`, measures their number as text, lists and maps compact JSON text.
  */
+import { formatNumber } from '../expressions/values.js';
 import { parseStr } from '../php.js';
 import { phpIntval } from '../types.js';
 import * as S from './core.js';
@@ -109,7 +110,7 @@ export const SHORTCODE_OPERATIONS: ReadonlyMap<string, Op> = new Map<string, Op>
   ['countSubString', (t, a) => String(S.countSubString(t, str(a, 0, ''), bool(a, 1, true)))],
   ['indexOf', (t, a) => position(S.indexOf(t, str(a, 0, ''), int(a, 1, 0), bool(a, 2, true)))],
   ['indexOfLast', (t, a) => position(S.indexOfLast(t, str(a, 0, ''), int(a, 1, 0), bool(a, 2, true)))],
-  ['similarity', (t, a, b) => String(S.similarity(b, t, str(a, 0, '')))],
+  ['similarity', (t, a, b) => formatNumber(S.similarity(b, t, str(a, 0, '')))],
   ['crc32', (t) => String(S.crc32(t))],
   ['hash', (t, a) => S.hash(t, str(a, 0, 'md5'))],
   ['md5', (t) => S.hash(t, 'md5')],
@@ -118,7 +119,8 @@ export const SHORTCODE_OPERATIONS: ReadonlyMap<string, Op> = new Map<string, Op>
   ['base64Encode', (t) => S.base64Encode(t)],
   ['base64Decode', (t) => S.base64Decode(t)],
   ['getEncoding', () => 'UTF-8'],
-  ['setEncoding', (_t, a) => str(a, 0, '')],
+  // The reference answers the string object itself: its text, unchanged.
+  ['setEncoding', (t) => t],
   ['chars', (t, _a, b) => (b.items(S.length(t), 'chars'), json(Array.from(t)))],
   ['lines', (t) => json(S.lines(t))],
   ['segments', (t, a) => json(S.segments(t, str(a, 0, ' ')))],
