@@ -77,7 +77,7 @@ describe('NEON entries', () => {
         path.join(project, 'config', 'flextype', 'settings.yaml'),
         'entries:\n  collections:\n    neon_items:\n      pattern: "n/.+"\n      filename: entry\n      extension: neon\n      serializer: neon\n',
       );
-      await assert.rejects(startTestServer({ projectDir: project }), /neon_items\.serializer must be one of frontmatter, yaml, json, json5/);
+      await assert.rejects(startTestServer({ projectDir: project }), /neon_items\.serializer: expected one of frontmatter, yaml, json, json5, found "neon"/);
     } finally {
       removeProject(project);
     }
