@@ -527,10 +527,12 @@ describe('function groups (§9.8)', () => {
     assert.deepEqual(await value('var("test-set-1")'), null, 'vars do not outlive the request');
   });
 
-  it('parsers().expressions().eval; unavailable markup parsers are errors', async () => {
+  it('parsers(): expressions, markdown, textile and shortcodes from the rendering stage', async () => {
     assert.equal(await value('parsers().expressions().eval("2 * 21")'), 42);
     assert.match(await failure('parsers().expressions().eval("1 +")'), /position/);
-    assert.match(await failure('parsers().markdown().parse("**foo**")'), /not available/);
+    assert.equal(await value('parsers().markdown().parse("**foo**")'), '<p><strong>foo</strong></p>\n');
+    assert.equal(await value('parsers().textile().parse("**foo**")'), '<p><b>foo</b></p>');
+    assert.equal(await value('parsers().shortcodes().parse("(strings upper)foo(/strings)")'), 'FOO');
   });
 });
 

@@ -90,6 +90,13 @@ export class EntriesService {
     return this.renderer.view(entry, session ?? this.renderer.session());
   }
 
+  /** An entry being rendered higher up this request's chain: left out of the collections it reads. */
+  private inChain(id: string, session: RenderSession | undefined): boolean {
+    if (!session || !session.chain.includes(id)) return false;
+    session.markVolatile();
+    return true;
+  }
+
   /** The answer of a cached entry when it is ready without any work (the fast path), else undefined. */
   peekAnswer(entry: CachedEntry): RenderedAnswer | undefined {
     if (!this.renderer) return { view: entry.view, etag: entry.etag, json: this.store.jsonOf(entry) };
@@ -186,7 +193,7 @@ export class EntriesService {
           base,
           find: options.find,
           filter: options.filter,
-          hidden: (id) => isReservedId(id) || !isValidId(id, this.idLimits),
+          hidden: (id) => isReservedId(id) || !isValidId(id, this.idLimits) || this.inChain(id, session),
           admit: hooks.admit,
           onSkip: (id) => void (isReservedId(id) || skipped.push(id)),
           ...(viewOf ? { viewOf } : {}),

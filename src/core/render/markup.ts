@@ -40,6 +40,19 @@ export function createMarkdown(settings: MarkupSettings): (text: string) => stri
       return defaultImage(tokens, idx, options, env, self);
     };
   }
+  // Table alignment as league/commonmark writes it (`align="right"`, not a style attribute).
+  for (const rule of ['th_open', 'td_open'] as const) {
+    md.renderer.rules[rule] = (tokens, idx, options, _env, self) => {
+      const token = tokens[idx]!;
+      const style = token.attrGet('style');
+      const align = style === null ? undefined : /^text-align:(left|right|center)$/.exec(String(style))?.[1];
+      if (align !== undefined) {
+        token.attrs = (token.attrs ?? []).filter(([name]) => name !== 'style');
+        token.attrSet('align', align);
+      }
+      return self.renderToken(tokens, idx, options);
+    };
+  }
   if (settings.htmlInput === 'escape') {
     md.renderer.rules['html_block'] = (tokens, idx) => md.utils.escapeHtml(tokens[idx]!.content);
     md.renderer.rules['html_inline'] = (tokens, idx) => md.utils.escapeHtml(tokens[idx]!.content);

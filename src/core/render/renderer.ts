@@ -10,7 +10,7 @@ import { badRequest, CmsError } from '../errors.js';
 import type { Registry } from '../registry.js';
 import type { Settings } from '../settings.js';
 import type { CachedEntry, ContentStore } from '../store.js';
-import { getPath, type PlainObject } from '../util.js';
+import { getPath, isPlainObject, type PlainObject } from '../util.js';
 import { RenderCache } from './cache.js';
 import { withoutPrivate } from './content-access.js';
 import type { FetchedData, ProjectFiles, RenderContext } from './context.js';
@@ -242,7 +242,10 @@ export class Renderer {
     const id = rawId.trim().replace(/^\/+|\/+$/g, '');
     const maxDepth = Number(this.setting('entries.render.max_depth') ?? 16);
     if (isTokenId(id.toLowerCase()) || !this.entries) return { kind: 'missing' };
-    if (session.chain.includes(id) || session.depth >= maxDepth) {
+    const collection = isPlainObject(options) && isTrue(options['collection']);
+    // An entry being rendered higher up reads as missing (a collection of its children does not;
+    // the service leaves the chain's members out of it instead).
+    if ((!collection && session.chain.includes(id)) || session.depth >= maxDepth) {
       // Cut by this request's chain: the renders around it would differ elsewhere, so none is kept.
       session.markVolatile();
       return { kind: 'missing' };
@@ -408,6 +411,11 @@ export class Renderer {
       textile: (text) => session.budget.text(renderTextile(text), 'textile'),
     };
   }
+}
+
+/** `options.collection` as the fetch options read it (true, 1, "true"). */
+function isTrue(value: unknown): boolean {
+  return value === true || value === 1 || value === '1' || value === 'true';
 }
 
 /** A rendering's ETag: the file's, marked with a digest of the rendered answer. */

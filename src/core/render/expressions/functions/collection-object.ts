@@ -20,6 +20,7 @@ import {
   toJsonText,
   toNumber,
   toPlain,
+  toBool,
   toText,
   fromPlain,
   type PhpMap,
@@ -95,6 +96,36 @@ function mergeMaps(a: PhpMap, b: PhpMap, recursive: boolean): PhpMap {
     } else out.set(key, value);
   }
   return out;
+}
+
+/**
+ * `toString(glue=',', includeKeys=false, trimAll=true)` as the reference: the leaves of nested lists
+ * and maps (array_walk_recursive), each optionally after its key, joined by glue; then, unless
+ * `trimAll` is false, every ASCII whitespace character is removed (`["a b", "c"]` → `ab,c`).
+ */
+function glued(items: PhpMap, args: Value[]): string {
+  const glue = textArg(args, 0, 'toString', ',');
+  const includeKeys = toBool(arg(args, 1) ?? false);
+  const trimAll = toBool(arg(args, 2) ?? true);
+  const pieces: string[] = [];
+  const walk = (map: PhpMap | Value[]): void => {
+    for (const [key, value] of asMap(map)) {
+      if (isList(value) || isMap(value)) walk(value);
+      else {
+        if (includeKeys) pieces.push(key);
+        pieces.push(toText(value));
+      }
+    }
+  };
+  walk(items);
+  const text = pieces.join(glue);
+  // PCRE's \s without the u flag: ASCII whitespace only (a no-break space stays).
+  return trimAll ? text.replace(/[ \t\n\v\f\r]/g, '') : text;
+}
+
+/** `sort`/`sortKeys` take exactly `DESC` (the reference's switch is case-sensitive); `sortBy` any case. */
+function strictDirection(value: Value | undefined): number {
+  return value === 'DESC' ? -1 : 1;
 }
 
 function sortDirection(value: Value | undefined): number {
@@ -178,7 +209,7 @@ const COLLECTION_METHODS = methodTable<Self>({
   product: (self) => [...self.items.values()].reduce<number>((p, v) => p * toNumber(v, 'in product()'), 1),
   toJson: (self, _args, env) => env.budget.text(toJsonText(self.toData()), 'toJson()'),
   toQuery: (self, _args, env) => env.budget.text(buildQuery(self.items).join('&'), 'toQuery()'),
-  toString: (self: Self, args: Value[], env: Env) => env.budget.text([...self.items.values()].map(toText).join(textArg(args, 0, 'toString', ',')), 'toString()'),
+  toString: (self: Self, args: Value[], env: Env) => env.budget.text(glued(self.items, args), 'toString()'),
 
   set: (self, args) => {
     setDot(self.items, textArg(args, 0, 'set'), arg(args, 1) ?? null);
@@ -321,11 +352,13 @@ const COLLECTION_METHODS = methodTable<Self>({
     return self.replaceWith(asMap(pairs));
   },
   sort: (self, args) => {
-    const direction = sortDirection(arg(args, 0));
-    return self.replaceWith(new Map([...self.items].sort(([, a], [, b]) => direction * (compareLoose(a, b) || 0))));
+    // sort()/rsort() renumber the keys; asort()/arsort() (preserveKeys, the third argument) keep them.
+    const direction = strictDirection(arg(args, 0));
+    const sorted = [...self.items].sort(([, a], [, b]) => direction * (compareLoose(a, b) || 0));
+    return self.replaceWith(toBool(arg(args, 2) ?? false) ? new Map(sorted) : asMap(sorted.map(([, value]) => value)));
   },
   sortKeys: (self, args) => {
-    const direction = sortDirection(arg(args, 0));
+    const direction = strictDirection(arg(args, 0));
     return self.replaceWith(new Map([...self.items].sort(([a], [b]) => direction * (compareLoose(keyValue(a), keyValue(b)) || 0))));
   },
   sortBy: (self, args) => {
