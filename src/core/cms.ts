@@ -51,7 +51,11 @@ export class Cms {
         maxParallelIo: this.settings.storage.max_parallel_io,
         ...(options.log ? { log: options.log } : {}),
       });
-    const presentOptions = { dateFields: this.settings.entries.date_fields, timeZone: this.settings.timezone };
+    const presentOptions = {
+      dateFields: this.settings.entries.date_fields,
+      timeZone: this.settings.timezone,
+      isFrontmatter: (id: string) => resolve(id).serializer.name === 'frontmatter',
+    };
     const present = createPresenter(presentOptions);
     this.store = new ContentStore(
       driver,

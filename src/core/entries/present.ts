@@ -14,7 +14,12 @@ export function isTokenId(id: string): boolean {
 export interface PresentOptions {
   dateFields: readonly string[];
   timeZone: string;
+  /** True for ids stored as front matter: their body is answered trimmed, as the reference reads it. */
+  isFrontmatter?: (id: string) => boolean;
 }
+
+/** PHP `trim`'s characters. */
+const PHP_TRIM = /^[ \t\n\r\0\x0B]+|[ \t\n\r\0\x0B]+$/g;
 
 function asBoolean(value: unknown): boolean {
   if (typeof value === 'string') return !['false', '0', '', 'no', 'off'].includes(value.trim().toLowerCase());
@@ -30,6 +35,8 @@ const VISIBILITY = new Set(['visible', 'draft', 'hidden']);
 export function presentFields(id: string, fields: Fields, stat: FileStat, options: PresentOptions): PlainObject {
   const modified = Math.floor(stat.mtimeMs / 1000);
   const view: PlainObject = { ...fields };
+  // The file keeps its body byte for byte; the answer trims it (the reference trims on reading).
+  if (typeof view['content'] === 'string' && options.isFrontmatter?.(id)) view['content'] = view['content'].replace(PHP_TRIM, '');
   if (isTokenId(id)) {
     view['id'] = id.slice(TOKENS_ROOT.length + 1);
     if (view['modified_at'] === undefined) view['modified_at'] = modified;

@@ -84,17 +84,12 @@ function encodeAfresh(fields: Fields): string {
   return `---\n${yamlHeader.write(header)}---\n${body}`;
 }
 
-/** PHP `trim`'s characters: the reference trims the body it reads (not the file it writes). */
-export function trimBody(text: string): string {
-  return text.replace(/^[ \t\n\r\0\x0B]+|[ \t\n\r\0\x0B]+$/g, '');
-}
-
 export const frontmatterSerializer: Serializer = {
   name: 'frontmatter',
   decode(text: string): Fields {
     const parts = split(text);
-    if (!parts) return { content: trimBody(text) };
-    return { ...parts.header, content: trimBody(parts.body) };
+    if (!parts) return { content: text };
+    return { ...parts.header, content: parts.body };
   },
   encode(fields: Fields, previousText?: string): string {
     let previous: Parts | undefined;

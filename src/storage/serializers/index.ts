@@ -1,6 +1,6 @@
 /** The serializers a collection may name in its settings. */
 import { firstDifference } from './equal.js';
-import { frontmatterSerializer, trimBody } from './frontmatter.js';
+import { frontmatterSerializer } from './frontmatter.js';
 import { json5Serializer, jsonSerializer } from './json.js';
 import { EncodeError, type Fields, type Serializer } from './types.js';
 import { yamlSerializer } from './yaml.js';
@@ -44,13 +44,8 @@ function verified(serializer: Serializer, readsBackAs: (fields: Fields) => Field
   };
 }
 
-/** What a front matter file reads back as: the body is always there, trimmed as the reference reads it. */
 const withBody = (fields: Fields): Fields =>
-  fields['content'] === undefined || fields['content'] === null
-    ? { ...fields, content: '' }
-    : typeof fields['content'] === 'string'
-      ? { ...fields, content: trimBody(fields['content']) }
-      : fields;
+  fields['content'] === undefined || fields['content'] === null ? { ...fields, content: '' } : fields;
 
 const serializers = new Map<string, Serializer>(
   [verified(frontmatterSerializer, withBody), verified(yamlSerializer), verified(jsonSerializer), verified(json5Serializer)].map((s) => [s.name, s]),
