@@ -82,6 +82,8 @@ export class ContentStore {
   private readonly pendingEvents = new Map<string, boolean>();
   private eventTimer: NodeJS.Timeout | undefined;
   private epoch = 0;
+  /** Counts every change to any entry (renders that listed collections are checked against it). */
+  private changes = 0;
   private readonly generation = new Map<string, number>();
 
   constructor(
@@ -91,9 +93,9 @@ export class ContentStore {
     private readonly log?: Logger,
   ) {}
 
-  /** Changes whenever an entry appears, vanishes or moves anywhere (validates cached renders). */
+  /** Changes whenever any entry changes, appears, vanishes or moves (validates cached renders). */
   get version(): number {
-    return this.treeVersion;
+    return this.treeVersion + this.changes;
   }
 
   /** The current ETag of `id` known without the disk: null when known missing, undefined when unknown. */
@@ -164,6 +166,7 @@ export class ContentStore {
 
   /** Marks an id (or, without one, everything) as changed for reads in flight. */
   private changed(id?: string): void {
+    this.changes++;
     if (id === undefined) this.epoch++;
     else this.generation.set(id, (this.generation.get(id) ?? 0) + 1);
   }

@@ -182,10 +182,8 @@ export class EntriesService {
       const session = hooks.session ?? renderer?.session();
       session?.readFolder(base, this.store.version);
       // Each item renders as a fetch without options; the filters then see the rendered fields.
-      const viewOf = renderer && session ? (entry: CachedEntry) => {
-        session.readEntry(entry.id, entry.etag);
-        return renderer.viewOf(entry, session);
-      } : undefined;
+      // The store's version covers every item (one check instead of one per item on a cache hit).
+      const viewOf = renderer && session ? (entry: CachedEntry) => renderer.viewOf(entry, session) : undefined;
       const result = await runCollectionQuery(
         this.store,
         // Listed are exactly the ids the single-entry API serves: the same validator decides both.

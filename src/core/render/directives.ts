@@ -6,7 +6,8 @@ import { applyTypeDirective, phpTrim } from './types.js';
 
 export interface DirectiveSwitches {
   expressions: { enabled: boolean; globally: boolean };
-  shortcodes: { enabled: boolean; globally: boolean };
+  /** `openTag`: the shortcode opening tag (`parsers.shortcodes.opening_tag`), for the cheap test. */
+  shortcodes: { enabled: boolean; globally: boolean; openTag: string };
   markdown: { enabled: boolean; globally: boolean };
   textile: { enabled: boolean; globally: boolean };
   types: { enabled: boolean };
@@ -32,7 +33,7 @@ export function directiveSwitches(setting: (path: string) => unknown): Directive
   });
   return {
     expressions: pair('expressions', true),
-    shortcodes: pair('shortcodes', true),
+    shortcodes: { ...pair('shortcodes', true), openTag: String(setting('parsers.shortcodes.opening_tag') ?? '(') },
     markdown: pair('markdown', false),
     textile: pair('textile', false),
     types: { enabled: on(setting('entries.directives.types.enabled'), true) },
@@ -42,7 +43,7 @@ export function directiveSwitches(setting: (path: string) => unknown): Directive
 /** Cheap test: could any directive change this text? (Most plain fields skip all the work.) */
 export function mayRender(text: string, switches: DirectiveSwitches, openTags: readonly string[]): boolean {
   if (switches.expressions.enabled && switches.expressions.globally && openTags.some((tag) => text.includes(tag))) return true;
-  if (switches.shortcodes.enabled && (switches.shortcodes.globally ? text.includes('(') : text.includes('@shortcodes'))) return true;
+  if (switches.shortcodes.enabled && (switches.shortcodes.globally ? text.includes(switches.shortcodes.openTag) : text.includes('@shortcodes'))) return true;
   if (switches.markdown.enabled && (switches.markdown.globally || text.includes('@markdown'))) return true;
   if (switches.textile.enabled && (switches.textile.globally || text.includes('@textile'))) return true;
   return switches.types.enabled && text.includes('@type[');

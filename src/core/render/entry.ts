@@ -31,15 +31,20 @@ export interface EntryRenderConfig {
 
 type Key = string | number;
 
-/** Paths of every leaf in order: scalars, and empty maps or lists. */
-function leafPaths(value: unknown, prefix: Key[], out: Key[][], budget: { step(): void }): void {
+interface Leaf {
+  path: Key[];
+  value: unknown;
+}
+
+/** Every leaf in order with its value at listing time: scalars, and empty maps or lists. */
+function listLeaves(value: unknown, prefix: Key[], out: Leaf[], budget: { step(): void }): void {
   budget.step();
   if (Array.isArray(value) && value.length > 0) {
-    value.forEach((item, i) => leafPaths(item, [...prefix, i], out, budget));
+    value.forEach((item, i) => listLeaves(item, [...prefix, i], out, budget));
   } else if (isPlainObject(value) && Object.keys(value).length > 0) {
-    for (const [key, child] of Object.entries(value)) leafPaths(child, [...prefix, key], out, budget);
+    for (const [key, child] of Object.entries(value)) listLeaves(child, [...prefix, key], out, budget);
   } else {
-    out.push(prefix);
+    out.push({ path: prefix, value });
   }
 }
 
@@ -99,14 +104,17 @@ export async function renderStoredEntry(
   const working = copyFields(entry.fields);
   await applyMacros(working, config.macros, host);
   const fields = host.present(entry.id, working, entry.stat);
-  const paths: Key[][] = [];
-  leafPaths(fields, [], paths, session.budget);
+  const leaves: Leaf[] = [];
+  listLeaves(fields, [], leaves, session.budget);
   const work = host.leafWork(fields, session);
-  for (const path of paths) {
+  // As the reference: each leaf renders its value as listed before rendering began, so a field an
+  // earlier `(field set:…)` replaced gets its own rendered value back when its turn comes (§9.1).
+  for (const { path, value } of leaves) {
     if (path.length === 0) continue;
-    // Read now, not when listed: an earlier `(field set:…)` may have replaced this value.
-    const value = readAt(fields, path);
-    if (typeof value !== 'string' || !mayRender(value, config.directives, config.expressionTags)) continue;
+    if (typeof value !== 'string' || !mayRender(value, config.directives, config.expressionTags)) {
+      if (readAt(fields, path) !== value) writeAt(fields, path, value);
+      continue;
+    }
     writeAt(fields, path, await applyDirectives(value, config.directives, work));
   }
   return fields;

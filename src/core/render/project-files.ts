@@ -9,7 +9,7 @@ import type { PathInfo, ProjectFiles } from './context.js';
 
 export interface ProjectFilesOptions {
   projectDir: string;
-  /** The entries folder name (`entries.directory`), whose `tokens/` is off limits. */
+  /** The entries folder name (`entries.directory`): off limits to file reads (entries are read by id). */
   entriesDirectory: string;
   /** Largest file read (bytes). */
   maxFileBytes: number;
@@ -23,7 +23,9 @@ export function createProjectFiles(options: ProjectFilesOptions): ProjectFiles {
   const root = path.resolve(options.projectDir);
   let realRoot: Promise<string> | undefined;
   const rootReal = () => (realRoot ??= fs.realpath(root).catch(() => root));
-  const tokensPrefix = [...options.entriesDirectory.split('/').filter((s) => s !== ''), 'tokens'];
+  // Entry files are read as entries (by id), where tokens and other entries' `_` fields are out of
+  // reach; as raw files they would show both, so the whole entries folder is closed to file reads.
+  const entriesPrefix = options.entriesDirectory.split('/').filter((s) => s !== '');
 
   /** The path's segments when it is acceptable at all (before looking at the disk). */
   function segmentsOf(relative: string): string[] | undefined {
@@ -37,7 +39,7 @@ export function createProjectFiles(options: ProjectFilesOptions): ProjectFiles {
   function acceptable(segments: string[]): boolean {
     if (segments.some((s) => s === '..' || s.startsWith('.'))) return false;
     if (segments.length > 0 && CLOSED_TOP_FOLDERS.has(segments[0]!)) return false;
-    if (tokensPrefix.every((part, i) => segments[i] === part)) return false;
+    if (entriesPrefix.length > 0 && entriesPrefix.every((part, i) => segments[i] === part)) return false;
     return true;
   }
 

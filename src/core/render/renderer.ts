@@ -11,7 +11,7 @@ import type { Registry } from '../registry.js';
 import type { Settings } from '../settings.js';
 import type { CachedEntry, ContentStore } from '../store.js';
 import { getPath, isPlainObject, type PlainObject } from '../util.js';
-import { RenderCache } from './cache.js';
+import { RenderCache, type RenderedView } from './cache.js';
 import { withoutPrivate } from './content-access.js';
 import type { FetchedData, ProjectFiles, RenderContext } from './context.js';
 import { directiveSwitches, type DirectiveWork } from './directives.js';
@@ -190,7 +190,7 @@ export class Renderer {
   /** The fields a collection's filters see: at once when no rendering is needed. */
   viewOf(entry: CachedEntry, session: RenderSession): PlainObject | Promise<PlainObject> {
     if (this.isPlain(entry)) return entry.view;
-    const cached = this.cache.get(entry.id, entry.etag);
+    const cached = this.fitting(this.cache.get(entry.id, entry.etag), session);
     if (cached) {
       session.replay(cached.deps);
       return cached.fields;
@@ -204,7 +204,7 @@ export class Renderer {
    */
   async view(entry: CachedEntry, session: RenderSession): Promise<RenderedAnswer> {
     if (this.isPlain(entry)) return { view: entry.view, etag: entry.etag, json: this.options.store.jsonOf(entry) };
-    const cached = this.cache.get(entry.id, entry.etag);
+    const cached = this.fitting(this.cache.get(entry.id, entry.etag), session);
     if (cached) {
       session.replay(cached.deps);
       return { view: cached.fields, etag: cached.tag, json: cached.json };
@@ -221,6 +221,16 @@ export class Renderer {
     const tag = renderedEtag(entry.etag, json);
     this.cache.set(entry.id, { etag: entry.etag, fields: view, tag, json, deps: rendered.deps });
     return { view, etag: tag, json };
+  }
+
+  /** A cached view only where its nested renders still fit below `entries.render.max_depth`. */
+  private fitting(cached: RenderedView | undefined, session: RenderSession): RenderedView | undefined {
+    if (cached === undefined || cached.deps.height === 0) return cached;
+    return session.depth + cached.deps.height < this.maxDepth() ? cached : undefined;
+  }
+
+  private maxDepth(): number {
+    return Number(this.setting('entries.render.max_depth') ?? 16);
   }
 
   private host(session: RenderSession): EntryRenderHost {
@@ -240,7 +250,7 @@ export class Renderer {
   /** Another entry as content sees it (§11.6, 11.7, 11.9): tokens, cycles and depth read as missing. */
   async fetchForContent(rawId: string, options: PlainObject | undefined, session: RenderSession): Promise<FetchedData> {
     const id = rawId.trim().replace(/^\/+|\/+$/g, '');
-    const maxDepth = Number(this.setting('entries.render.max_depth') ?? 16);
+    const maxDepth = this.maxDepth();
     if (isTokenId(id.toLowerCase()) || !this.entries) return { kind: 'missing' };
     const collection = isPlainObject(options) && isTrue(options['collection']);
     // An entry being rendered higher up reads as missing (a collection of its children does not;
@@ -260,6 +270,7 @@ export class Renderer {
       }
       throw err;
     }
+    session.embedded();
     const strip = (data: PlainObject) => withoutPrivate(data) as PlainObject;
     if (result.kind === 'entry') return { kind: 'entry', data: strip(result.data) };
     const r = result.result;

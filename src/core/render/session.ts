@@ -13,6 +13,8 @@ export class Dependencies {
   readonly folders = new Map<string, number>();
   /** Depends on time, randomness, files or the request: never cached. */
   volatile = false;
+  /** Levels of nested entry renders below this one (a cached view fits only where they still fit). */
+  height = 0;
 
   absorb(other: Dependencies): void {
     for (const [id, etag] of other.entries) this.entries.set(id, etag);
@@ -67,11 +69,25 @@ export class RenderSession {
     } finally {
       this.chain.pop();
       this.recording.pop();
+      this.grew(deps);
     }
   }
 
   /** A render served from the cache still counts its reads for the renders around it. */
   replay(deps: Dependencies): void {
     for (const outer of this.recording) outer.absorb(deps);
+    this.grew(deps);
+  }
+
+  /** The render on top embeds another entry (even one that needed no rendering of its own). */
+  embedded(): void {
+    const outer = this.recording[this.recording.length - 1];
+    if (outer) outer.height = Math.max(outer.height, 1);
+  }
+
+  /** The render now on top contains one of `inner`'s height. */
+  private grew(inner: Dependencies): void {
+    const outer = this.recording[this.recording.length - 1];
+    if (outer) outer.height = Math.max(outer.height, inner.height + 1);
   }
 }

@@ -47,6 +47,8 @@ interface Token {
 }
 
 const NAME = /^[A-Za-z0-9_*-]+$/;
+/** Nesting the parser follows; deeper tags are text (they would render raw anyway, §11.9). */
+const MAX_PARSE_NESTING = 256;
 const SPACE = /\s/u;
 
 function tokenize(text: string, syntax: ShortcodeSyntax): Token[] {
@@ -94,13 +96,21 @@ function tokenize(text: string, syntax: ShortcodeSyntax): Token[] {
 /** The result of one tag: shortcodes found, the name of an outer tag whose closing tag was met, or no match. */
 type Match = ParsedShortcode[] | { closes: string } | null;
 
+/** The parser's work ran over its bound: the text is taken as plain text (no shortcodes). */
+class ParseBudgetExceeded extends Error {}
+
 class Parser {
   private pos = 0;
+  /** Backtracking over unclosed tags can revisit tokens; the total work is bounded. */
+  private steps = 0;
+  private readonly maxSteps: number;
 
   constructor(
     private readonly tokens: Token[],
     private readonly source: string,
-  ) {}
+  ) {
+    this.maxSteps = 100_000 + tokens.length * 64;
+  }
 
   private is(type: T): boolean {
     return this.pos < this.tokens.length && this.tokens[this.pos]!.type === type;
@@ -108,6 +118,7 @@ class Parser {
 
   /** Consumes a token of `type` (any type when undefined); `skipSpace` also eats one following space. */
   private take(type: T | undefined, skipSpace: boolean): string | undefined {
+    if (++this.steps > this.maxSteps) throw new ParseBudgetExceeded();
     if (this.pos >= this.tokens.length) return undefined;
     const token = this.tokens[this.pos]!;
     if (type !== undefined && token.type !== type) return undefined;
@@ -182,6 +193,7 @@ class Parser {
   }
 
   private shortcode(names: string[]): Match {
+    if (names.length >= MAX_PARSE_NESTING) return null;
     const start = this.pos;
     if (this.take(T.Open, false) === undefined) return null;
     const offset = this.tokens[start]!.offset;
@@ -251,5 +263,10 @@ class Parser {
 /** Every top-level shortcode of `text`, in order (nested ones are found when their parent's content is processed). */
 export function parseShortcodes(text: string, syntax: ShortcodeSyntax = DEFAULT_SYNTAX): ParsedShortcode[] {
   if (!text.includes(syntax.open)) return [];
-  return new Parser(tokenize(text, syntax), text).parseAll();
+  try {
+    return new Parser(tokenize(text, syntax), text).parseAll();
+  } catch (err) {
+    if (err instanceof ParseBudgetExceeded) return [];
+    throw err;
+  }
 }

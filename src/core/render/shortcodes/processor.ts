@@ -49,11 +49,17 @@ function view(parsed: ParsedShortcode, content: string | null): Shortcode {
 }
 
 export class ShortcodeProcessor {
+  /** How often the nesting limit cut a text (raw tags were left in it). */
+  private cuts = 0;
+
   constructor(private readonly options: ProcessorOptions) {}
 
   /** Processes `text`; `depth` counts the nesting levels already entered. */
   async process(text: string, depth = 0): Promise<string> {
-    if (depth >= this.options.maxNesting) return text;
+    if (depth >= this.options.maxNesting) {
+      this.cuts++;
+      return text;
+    }
     const found = parseShortcodes(text, this.options.syntax);
     if (found.length === 0) return text;
     const replacements: string[] = [];
@@ -73,7 +79,11 @@ export class ShortcodeProcessor {
   private async one(parsed: ParsedShortcode, depth: number): Promise<string> {
     const raw = this.options.rawNames.has(parsed.name);
     let content = parsed.content;
+    const cutsBefore = this.cuts;
     if (content !== null && !raw) content = await this.process(content, depth + 1);
+    // Handlers that render their content again (strings, if, markdown) must not re-enter what the
+    // nesting limit left raw: each level would double the work (2^64 for a deep enough text).
+    const cut = this.cuts !== cutsBefore;
     const handler = this.options.handlers.get(parsed.name);
     if (!handler) {
       if (parsed.content === null || content === parsed.content) return parsed.text;
@@ -82,7 +92,7 @@ export class ShortcodeProcessor {
       return parsed.text.slice(0, at) + content + parsed.text.slice(at + parsed.content.length);
     }
     try {
-      const answer = await handler(view(parsed, content), (inner) => this.process(inner, depth + 1));
+      const answer = await handler(view(parsed, content), (inner) => (cut ? Promise.resolve(inner) : this.process(inner, depth + 1)));
       return typeof answer === 'string' ? answer : this.options.toText(answer);
     } catch (err) {
       if (this.options.isFatal(err)) throw err;
