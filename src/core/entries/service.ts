@@ -72,6 +72,7 @@ export function asDataMap(data: unknown, required: boolean, maxDepth = MAX_NESTI
 
 export class EntriesService {
   private renderer: Renderer | undefined;
+  private readonly listableIds = new Map<string, boolean>();
 
   constructor(
     private readonly store: ContentStore,
@@ -88,6 +89,20 @@ export class EntriesService {
   async answerOf(entry: CachedEntry, session?: RenderSession): Promise<RenderedAnswer> {
     if (!this.renderer) return { view: entry.view, etag: entry.etag, json: this.store.jsonOf(entry) };
     return this.renderer.view(entry, session ?? this.renderer.session());
+  }
+
+  /**
+   * Ids a collection may list: exactly those the single-entry API serves. Remembered per id, since
+   * every collection query asks for every candidate (the rules never change while running).
+   */
+  private listable(id: string): boolean {
+    let listable = this.listableIds.get(id);
+    if (listable === undefined) {
+      listable = !isReservedId(id) && isValidId(id, this.idLimits);
+      if (this.listableIds.size >= 1_000_000) this.listableIds.clear();
+      this.listableIds.set(id, listable);
+    }
+    return listable;
   }
 
   /** An entry being rendered higher up this request's chain: left out of the collections it reads. */
@@ -191,7 +206,7 @@ export class EntriesService {
           base,
           find: options.find,
           filter: options.filter,
-          hidden: (id) => isReservedId(id) || !isValidId(id, this.idLimits) || this.inChain(id, session),
+          hidden: (id) => !this.listable(id) || this.inChain(id, session),
           admit: hooks.admit,
           onSkip: (id) => void (isReservedId(id) || skipped.push(id)),
           ...(viewOf ? { viewOf } : {}),
