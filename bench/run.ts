@@ -294,7 +294,35 @@ function generateProject(size: number): string {
       ].join('\n'),
     );
   }
+  if (size === WORK_SIZE) addRenderedEntries(dir);
   return dir;
+}
+
+/** Entries that need rendering (issue "Render content"): macros, shortcodes and expressions. */
+const RENDERED_ITEMS = 1000;
+function addRenderedEntries(dir: string): void {
+  const root = path.join(dir, 'entries', 'rendered');
+  const write = (id: string, text: string) => {
+    mkdirSync(path.join(root, id), { recursive: true });
+    writeFileSync(path.join(root, id, 'entry.md'), text);
+  };
+  write('', '---\ntitle: Rendered\n---\n');
+  // Embeds a 10-item collection through a macro: cacheable while nothing it read changes.
+  const macro = [
+    'macros:',
+    '  entries:',
+    '    fetch:',
+    '      top:',
+    '        id: items',
+    '        options: { collection: true, filter: { sort_by: { key: rating, direction: DESC }, limit: 10 } }',
+  ].join('\n');
+  write('catalog', `---\ntitle: "(strings upper)catalog(/strings)"\n${macro}\n---\nTen best: [[ 5 * 2 ]]\n`);
+  // The same work, but the answer depends on the clock: rendered afresh on every request.
+  write('catalog-live', `---\ntitle: "(strings upper)catalog(/strings)"\nnow: "(date:'U')"\n${macro}\n---\nTen best: [[ 5 * 2 ]]\n`);
+  write('list', '---\ntitle: List\n---\n');
+  for (let i = 1; i <= RENDERED_ITEMS; i++) {
+    write(`list/item-${pad(i)}`, `---\ntitle: "(strings upper)item ${i}(/strings)"\nscore: "@type[int] [[ ${i} * 3 ]]"\nsummary: "@markdown **Item** number ${i}"\n---\n`);
+  }
 }
 
 async function createToken(projectDir: string): Promise<{ token: string; access_token: string }> {
@@ -417,6 +445,17 @@ async function main(): Promise<void> {
       }
       log(`${size}: collection query, 1 connection`);
       rows.push({ scenario: 'GET collection: where + sort + limit 10', entries: String(size), connections: 1, result: await load({ url: collectionUrl, kind: 'get', connections: 1, serverPid: pid }) });
+
+      if (size === WORK_SIZE) {
+        const renderedUrl = (id: string, extra = '') => `${server.base}/entries?id=${encodeURIComponent(id)}${extra}&token=${token}`;
+        for (const url of [renderedUrl('rendered/catalog'), renderedUrl('rendered/catalog-live'), renderedUrl('rendered/list', '&options[collection]=true')]) await until200(url, server.spawned, 120_000);
+        log(`${size}: GET an entry with a macro embedding 10 entries (cached render)`);
+        rows.push({ scenario: 'GET entry with macros, 10 embedded (render cached)', entries: String(size), connections: config.connections, result: await load({ url: renderedUrl('rendered/catalog'), kind: 'get', serverPid: pid }) });
+        log(`${size}: GET the same entry rendered afresh each time (it reads the clock)`);
+        rows.push({ scenario: 'GET entry with macros, 10 embedded (rendered every time)', entries: String(size), connections: config.connections, result: await load({ url: renderedUrl('rendered/catalog-live'), kind: 'get', serverPid: pid }) });
+        log(`${size}: GET a collection of ${RENDERED_ITEMS} rendered entries`);
+        rows.push({ scenario: `GET collection of ${RENDERED_ITEMS} rendered entries`, entries: String(size), connections: 1, result: await load({ url: renderedUrl('rendered/list', '&options[collection]=true'), kind: 'get', connections: 1, serverPid: pid }) });
+      }
 
       if (size === WORK_SIZE) {
         const writeUrl = `${server.base}/entries`;

@@ -116,7 +116,7 @@ describe('a project folder written by the PHP reference', () => {
     assert.equal(res.body.uuid, '3b6a4f1e-7c2d-4e8a-9b5f-1d2c3e4f5a6b');
     assert.equal(res.body.routable, true);
     assert.equal(res.body.published_by, '');
-    assert.equal(res.body.content, 'Welcome to **Flextype**.\n');
+    assert.equal(res.body.content, 'Welcome to **Flextype**.');
     assert.equal(res.body.id, 'home');
     assert.equal(res.body.slug, 'home');
     assert.ok(Number.isInteger(res.body.modified_at));

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { loadManifest } from '../core/settings.js';
 import { registerCache } from './commands/cache.js';
 import { registerEntries } from './commands/entries.js';
+import { registerQuery } from './commands/query.js';
 import { registerServe } from './commands/serve.js';
 import { registerTokens } from './commands/tokens.js';
 import { fail, toleratePipeReadersLeaving } from './output.js';
@@ -26,5 +27,6 @@ registerServe(program);
 registerTokens(program);
 registerEntries(program);
 registerCache(program);
+registerQuery(program);
 
 program.parseAsync(process.argv).catch(fail);

@@ -8,6 +8,7 @@ import type { StorageDriver } from '../storage/driver.js';
 import { createCollectionResolver } from './collections.js';
 import { createPresenter } from './entries/present.js';
 import { EntriesService } from './entries/service.js';
+import { Renderer } from './render/renderer.js';
 import type { QueryLimits } from './query/collection.js';
 import { Registry } from './registry.js';
 import { loadManifest, loadSettings, type Settings } from './settings.js';
@@ -31,6 +32,7 @@ export class Cms {
   readonly store: ContentStore;
   readonly entries: EntriesService;
   readonly tokens: TokensService;
+  readonly renderer: Renderer;
 
   private readonly log: CmsOptions['log'];
 
@@ -49,7 +51,12 @@ export class Cms {
         maxParallelIo: this.settings.storage.max_parallel_io,
         ...(options.log ? { log: options.log } : {}),
       });
-    const present = createPresenter({ dateFields: this.settings.entries.date_fields, timeZone: this.settings.timezone });
+    const presentOptions = {
+      dateFields: this.settings.entries.date_fields,
+      timeZone: this.settings.timezone,
+      isFrontmatter: (id: string) => resolve(id).serializer.name === 'frontmatter',
+    };
+    const present = createPresenter(presentOptions);
     this.store = new ContentStore(
       driver,
       present,
@@ -69,6 +76,9 @@ export class Cms {
       timeZone: this.settings.timezone,
     };
     this.entries = new EntriesService(this.store, this.settings.entries, queryLimits);
+    this.renderer = new Renderer({ settings: this.settings, registry: this.registry, store: this.store, projectDir: this.projectDir, present: presentOptions });
+    this.renderer.attach(this.entries);
+    this.entries.attachRenderer(this.renderer);
     this.tokens = new TokensService(this.store, this.settings, queryLimits, (err) =>
       options.log?.error({ err: err.message }, 'could not write call counters'),
     );
@@ -89,6 +99,7 @@ export class Cms {
   /** Drops every cache (parsed entries, id tree, verified secrets); content is untouched. */
   clearCaches(): void {
     this.store.clear();
+    this.renderer.cache.clear();
     this.tokens.verified.clear();
   }
 

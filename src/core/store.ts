@@ -82,6 +82,8 @@ export class ContentStore {
   private readonly pendingEvents = new Map<string, boolean>();
   private eventTimer: NodeJS.Timeout | undefined;
   private epoch = 0;
+  /** Counts every change to any entry (renders that listed collections are checked against it). */
+  private changes = 0;
   private readonly generation = new Map<string, number>();
 
   constructor(
@@ -90,6 +92,20 @@ export class ContentStore {
     private readonly options: StoreOptions,
     private readonly log?: Logger,
   ) {}
+
+  /** Changes whenever any entry changes, appears, vanishes or moves (validates cached renders). */
+  get version(): number {
+    return this.treeVersion + this.changes;
+  }
+
+  /** The current ETag of `id` known without the disk: null when known missing, undefined when unknown. */
+  peekEtag(id: string): string | null | undefined {
+    if (!this.watching) return undefined;
+    const cached = this.cache.get(id);
+    if (cached) return cached.etag;
+    if (this.entryIds && !this.entryIds.has(id)) return null;
+    return undefined;
+  }
 
   /** True when edits on disk are seen through a watcher rather than by re-checking stats. */
   get isWatching(): boolean {
@@ -150,6 +166,7 @@ export class ContentStore {
 
   /** Marks an id (or, without one, everything) as changed for reads in flight. */
   private changed(id?: string): void {
+    this.changes++;
     if (id === undefined) this.epoch++;
     else this.generation.set(id, (this.generation.get(id) ?? 0) + 1);
   }

@@ -170,7 +170,7 @@ export class FailureBrake {
 
 export interface GuardOptions {
   api: ApiName;
-  scope: Scope;
+  scope: Scope | readonly Scope[];
   /** Parameters required besides the credentials. */
   required: string[];
   requireAccess: boolean;

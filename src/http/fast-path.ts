@@ -36,15 +36,17 @@ export function createFastPath(cms: Cms, brake: FailureBrake): (req: IncomingMes
     if (typeof id !== 'string' || typeof token !== 'string' || token === '' || Object.keys(params).length !== 2) return false;
     if (brake.isBlocked(req.socket.remoteAddress ?? '')) return false;
     const entry = cms.entries.peek(id);
-    if (!entry) return false;
-    const body = cms.store.jsonOf(entry);
+    // Only answers ready without work: plain entries, or renderings still valid in the cache.
+    const answer = entry && cms.entries.peekAnswer(entry);
+    if (!answer) return false;
+    const body = answer.json;
     if (body.length >= threshold) return false; // compression is the full path's business
     // Last: this counts the call, so from here on the answer is ours.
     if (!cms.tokens.authorizeCachedRead('entries', 'entries:read', token)) return false;
     const out: Record<string, string> = corsHeaders(settings, headers.origin);
-    out['etag'] = entry.etag;
+    out['etag'] = answer.etag;
     out['cache-control'] = cacheControl;
-    if (etagListIncludes(headers['if-none-match'], entry.etag)) {
+    if (etagListIncludes(headers['if-none-match'], answer.etag)) {
       res.writeHead(304, out);
       res.end();
       return true;

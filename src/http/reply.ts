@@ -45,9 +45,12 @@ function* collectionPieces(result: FilterResult): Generator<string> {
       return;
     case 'groups':
       yield '{';
+      // Each group is a list of its items, as the reference answers (not a map keyed by id).
       for (let i = 0; i < result.groups.length; i++) {
-        yield (i > 0 ? ',' : '') + JSON.stringify(result.groups[i]!.key) + ':';
-        yield* itemPieces(result.groups[i]!.items);
+        const members = result.groups[i]!.items;
+        yield (i > 0 ? ',' : '') + JSON.stringify(result.groups[i]!.key) + ':[';
+        for (let j = 0; j < members.length; j++) yield (j > 0 ? ',' : '') + JSON.stringify(members[j]!.data);
+        yield ']';
       }
       yield '}';
       return;

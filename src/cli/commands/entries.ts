@@ -1,6 +1,8 @@
 /** `flextype entries:*`: the entry operations of the Entries API, on the project folder directly. */
 import type { Command } from 'commander';
 import { badRequest } from '../../core/errors.js';
+import type { Cms } from '../../core/cms.js';
+import type { CachedEntry } from '../../core/store.js';
 import type { PlainObject } from '../../core/util.js';
 import { renderCollection } from '../../http/reply.js';
 import { parseDataArgument } from '../input.js';
@@ -67,6 +69,11 @@ export function fetchOptionsOf(flags: FetchFlags): PlainObject {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** A written entry with its answer as the API shows it (rendered). */
+async function answered(cms: Cms, entry: CachedEntry): Promise<readonly [CachedEntry, PlainObject]> {
+  return [entry, (await cms.entries.answerOf(entry)).view] as const;
+}
+
 export function registerEntries(program: Command): void {
   common(
     program
@@ -103,8 +110,8 @@ export function registerEntries(program: Command): void {
   common(program.command('entries:create <id> [data]').description('create an entry (data: JSON or title=Foo&tags[]=a)')).action(
     async (id: string, dataText: string | undefined, options: Common) => {
       const data = parseDataArgument(dataText);
-      const entry = await withProject(options, (cms) => cms.entries.create(id, data));
-      if (options.json) return printJson(entry.view);
+      const [entry, view] = await withProject(options, async (cms) => answered(cms, await cms.entries.create(id, data)));
+      if (options.json) return printJson(view);
       printLine(color.green(`Entry ${entry.id} created.`));
     },
   );
@@ -112,24 +119,27 @@ export function registerEntries(program: Command): void {
   common(program.command('entries:update <id> <data>').description('update an entry (shallow merge of data)')).action(
     async (id: string, dataText: string, options: Common) => {
       const data = parseDataArgument(dataText);
-      const entry = await withProject(options, (cms) => cms.entries.update(id, data));
-      if (options.json) return printJson(entry.view);
+      const [entry, view] = await withProject(options, async (cms) => answered(cms, await cms.entries.update(id, data)));
+      if (options.json) return printJson(view);
       printLine(color.green(`Entry ${entry.id} updated.`));
     },
   );
 
   common(program.command('entries:move <id> <new_id>').description('move an entry with all its children')).action(
     async (id: string, newId: string, options: Common) => {
-      const entry = await withProject(options, (cms) => cms.entries.move(id, newId));
-      if (options.json) return printJson(entry ? entry.view : { id: newId });
+      const [entry, view] = await withProject(options, async (cms) => {
+        const moved = await cms.entries.move(id, newId);
+        return moved ? answered(cms, moved) : ([undefined, { id: newId }] as const);
+      });
+      if (options.json) return printJson(view);
       printLine(color.green(`Entry ${id} moved to ${entry?.id ?? newId}.`));
     },
   );
 
   common(program.command('entries:copy <id> <new_id>').description('copy an entry with all its children')).action(
     async (id: string, newId: string, options: Common) => {
-      const entry = await withProject(options, (cms) => cms.entries.copy(id, newId));
-      if (options.json) return printJson(entry.view);
+      const [entry, view] = await withProject(options, async (cms) => answered(cms, await cms.entries.copy(id, newId)));
+      if (options.json) return printJson(view);
       printLine(color.green(`Entry ${id} copied to ${entry.id}.`));
     },
   );

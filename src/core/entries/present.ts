@@ -14,35 +14,55 @@ export function isTokenId(id: string): boolean {
 export interface PresentOptions {
   dateFields: readonly string[];
   timeZone: string;
+  /** True for ids stored as front matter: their body is answered trimmed, as the reference reads it. */
+  isFrontmatter?: (id: string) => boolean;
 }
+
+/** PHP `trim`'s characters. */
+const PHP_TRIM = /^[ \t\n\r\0\x0B]+|[ \t\n\r\0\x0B]+$/g;
 
 function asBoolean(value: unknown): boolean {
   if (typeof value === 'string') return !['false', '0', '', 'no', 'off'].includes(value.trim().toLowerCase());
   return Boolean(value);
 }
 
+const VISIBILITY = new Set(['visible', 'draft', 'hidden']);
+
+/**
+ * System fields of SPEC §1, nothing removed: stored fields keep their file order (converted in
+ * place), missing system fields are appended in the reference's order.
+ */
+export function presentFields(id: string, fields: Fields, stat: FileStat, options: PresentOptions): PlainObject {
+  const modified = Math.floor(stat.mtimeMs / 1000);
+  const view: PlainObject = { ...fields };
+  // The file keeps its body byte for byte; the answer trims it (the reference trims on reading).
+  if (typeof view['content'] === 'string' && options.isFrontmatter?.(id)) view['content'] = view['content'].replace(PHP_TRIM, '');
+  if (isTokenId(id)) {
+    view['id'] = id.slice(TOKENS_ROOT.length + 1);
+    if (view['modified_at'] === undefined) view['modified_at'] = modified;
+  } else {
+    if (view['slug'] === undefined) view['slug'] = slugOf(id);
+    if (view['published_at'] === undefined) view['published_at'] = modified;
+    if (view['modified_at'] === undefined) view['modified_at'] = modified;
+    if (view['created_at'] === undefined) view['created_at'] = modified;
+    view['routable'] = view['routable'] === undefined ? true : asBoolean(view['routable']);
+    const visibility = view['visibility'];
+    view['visibility'] = typeof visibility === 'string' && VISIBILITY.has(visibility) ? visibility : 'visible';
+    if (view['id'] === undefined) view['id'] = id;
+  }
+  for (const key of options.dateFields) {
+    if (view[key] !== undefined) view[key] = toTimestamp(view[key], options.timeZone);
+  }
+  return view;
+}
+
+/** What the API answers of an entry that needs no rendering: private fields and the hash hidden. */
 export function createPresenter(options: PresentOptions) {
   return (id: string, fields: Fields, stat: FileStat): PlainObject => {
-    const modified = Math.floor(stat.mtimeMs / 1000);
-    const view: PlainObject = {};
-    for (const key of Object.keys(fields)) {
+    const view = presentFields(id, fields, stat, options);
+    for (const key of Object.keys(view)) {
       // Private fields (leading "_") and the token's secret hash never leave the server.
-      if (key.startsWith('_') || key === 'hashed_access_token') continue;
-      view[key] = fields[key];
-    }
-    if (isTokenId(id)) {
-      view['id'] = id.slice(TOKENS_ROOT.length + 1);
-      if (view['modified_at'] === undefined) view['modified_at'] = modified;
-    } else {
-      if (view['id'] === undefined) view['id'] = id;
-      if (view['slug'] === undefined) view['slug'] = slugOf(id);
-      if (view['modified_at'] === undefined) view['modified_at'] = modified;
-      if (view['created_at'] === undefined) view['created_at'] = modified;
-      if (view['published_at'] === undefined) view['published_at'] = modified;
-      view['routable'] = view['routable'] === undefined ? true : asBoolean(view['routable']);
-    }
-    for (const key of options.dateFields) {
-      if (view[key] !== undefined) view[key] = toTimestamp(view[key], options.timeZone);
+      if (key.startsWith('_') || key === 'hashed_access_token') delete view[key];
     }
     return view;
   };

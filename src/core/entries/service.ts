@@ -14,6 +14,8 @@ import { filterFields, type FilterResult } from '../query/filter.js';
 import { parseFetchOptions } from '../query/options.js';
 import { etagListIncludes, etagOf, type CachedEntry, type ContentStore } from '../store.js';
 import { isPlainObject, MAX_NESTING, nestingDepth, sanitizeKeys, type PlainObject } from '../util.js';
+import type { RenderedAnswer, Renderer } from '../render/renderer.js';
+import type { RenderSession } from '../render/session.js';
 import { TOKENS_ROOT } from './present.js';
 
 /**
@@ -25,20 +27,32 @@ export function isReservedId(id: string): boolean {
 }
 
 export type FetchResult =
-  | { kind: 'entry'; entry: CachedEntry; data: PlainObject; filtered: boolean }
+  | {
+      kind: 'entry';
+      entry: CachedEntry;
+      data: PlainObject;
+      filtered: boolean;
+      /** The unfiltered answer's JSON and ETag (the rendering's, or the file's for plain entries). */
+      answer: RenderedAnswer;
+    }
   | { kind: 'collection'; result: FilterResult; skipped: string[] };
 
 export interface FetchHooks {
   /** Awaited before a collection's entries are loaded, with their number (e.g. to queue heavy queries). */
   admit?: (candidates: number) => Promise<void>;
+  /** The request's rendering (shared by every entry it renders); a fresh one by default. */
+  session?: RenderSession;
 }
 
 const VISIBILITY = new Set(['visible', 'draft', 'hidden']);
 
-/** Checks an If-Match header value against an entry's current ETag; `*` matches any version. */
+/**
+ * Checks an If-Match header value against an entry's current ETag; `*` matches any version. The
+ * ETag of a rendered answer names the file's revision plus its rendering: the file part decides.
+ */
 export function assertIfMatch(entry: CachedEntry, ifMatch: string | undefined): void {
   if (ifMatch === undefined) return;
-  if (!etagListIncludes(ifMatch, entry.etag)) {
+  if (!etagListIncludes(ifMatch.replace(/~[0-9a-z]+"/g, '"'), entry.etag)) {
     throw preconditionFailed(`the entry has changed (current ETag ${entry.etag})`);
   }
 }
@@ -57,11 +71,52 @@ export function asDataMap(data: unknown, required: boolean, maxDepth = MAX_NESTI
 }
 
 export class EntriesService {
+  private renderer: Renderer | undefined;
+  private readonly listableIds = new Map<string, boolean>();
+
   constructor(
     private readonly store: ContentStore,
     private readonly idLimits: IdLimits & { max_data_depth: number },
     private readonly queryLimits: QueryLimits,
   ) {}
+
+  /** Fetches render through it (and it fetches other entries for content through us). */
+  attachRenderer(renderer: Renderer): void {
+    this.renderer = renderer;
+  }
+
+  /** An entry as every answer shows it: rendered, without private fields. */
+  async answerOf(entry: CachedEntry, session?: RenderSession): Promise<RenderedAnswer> {
+    if (!this.renderer) return { view: entry.view, etag: entry.etag, json: this.store.jsonOf(entry) };
+    return this.renderer.view(entry, session ?? this.renderer.session());
+  }
+
+  /**
+   * Ids a collection may list: exactly those the single-entry API serves. Remembered per id, since
+   * every collection query asks for every candidate (the rules never change while running).
+   */
+  private listable(id: string): boolean {
+    let listable = this.listableIds.get(id);
+    if (listable === undefined) {
+      listable = !isReservedId(id) && isValidId(id, this.idLimits);
+      if (this.listableIds.size >= 1_000_000) this.listableIds.clear();
+      this.listableIds.set(id, listable);
+    }
+    return listable;
+  }
+
+  /** An entry being rendered higher up this request's chain: left out of the collections it reads. */
+  private inChain(id: string, session: RenderSession | undefined): boolean {
+    if (!session || !session.chain.includes(id)) return false;
+    session.markVolatile();
+    return true;
+  }
+
+  /** The answer of a cached entry when it is ready without any work (the fast path), else undefined. */
+  peekAnswer(entry: CachedEntry): RenderedAnswer | undefined {
+    if (!this.renderer) return { view: entry.view, etag: entry.etag, json: this.store.jsonOf(entry) };
+    return this.renderer.peek(entry);
+  }
 
   private id(raw: unknown, param = 'id', allowRoot = false): string {
     const id = normalizeId(raw, this.idLimits, allowRoot, param);
@@ -138,6 +193,12 @@ export class EntriesService {
       const base = this.id(rawId ?? '', 'id', true);
       if (!(await this.store.exists(base))) throw notFound(`entry "${base}" does not exist`);
       const skipped: string[] = [];
+      const renderer = this.renderer;
+      const session = hooks.session ?? renderer?.session();
+      session?.readFolder(base, this.store.version);
+      // Each item renders as a fetch without options; the filters then see the rendered fields.
+      // The store's version covers every item (one check instead of one per item on a cache hit).
+      const viewOf = renderer && session ? (entry: CachedEntry) => renderer.viewOf(entry, session) : undefined;
       const result = await runCollectionQuery(
         this.store,
         // Listed are exactly the ids the single-entry API serves: the same validator decides both.
@@ -145,9 +206,10 @@ export class EntriesService {
           base,
           find: options.find,
           filter: options.filter,
-          hidden: (id) => isReservedId(id) || !isValidId(id, this.idLimits),
+          hidden: (id) => !this.listable(id) || this.inChain(id, session),
           admit: hooks.admit,
           onSkip: (id) => void (isReservedId(id) || skipped.push(id)),
+          ...(viewOf ? { viewOf } : {}),
         },
         this.queryLimits,
       );
@@ -155,8 +217,10 @@ export class EntriesService {
     }
     const id = this.id(rawId);
     const entry = await this.existing(id);
-    const data = filterFields(entry.view, options.filter);
-    return { kind: 'entry', entry, data, filtered: data !== entry.view };
+    hooks.session?.readEntry(entry.id, entry.etag);
+    const answer = await this.answerOf(entry, hooks.session);
+    const data = filterFields(answer.view, options.filter);
+    return { kind: 'entry', entry, data, filtered: data !== answer.view, answer };
   }
 
   async create(rawId: unknown, rawData: unknown): Promise<CachedEntry> {

@@ -17,6 +17,8 @@ export interface CollectionQuery {
   admit?: (candidates: number) => Promise<void>;
   /** Told of each entry left out because its file cannot be read or parsed. */
   onSkip?: (id: string, reason: string) => void;
+  /** The item's fields as filters see them (rendered); the stored view by default. */
+  viewOf?: (entry: CachedEntry) => PlainObject | Promise<PlainObject>;
 }
 
 export type QueryLimits = FindLimits & FilterLimits;
@@ -93,6 +95,11 @@ export async function runCollectionQuery(store: ContentStore, query: CollectionQ
     const { key, descending } = plan.sort;
     accepted.sort((a, b) => (descending ? b.stat[key] - a.stat[key] : a.stat[key] - b.stat[key]));
   }
-  const items: Item[] = accepted.map((entry) => ({ id: keyOf ? keyOf(entry.id) : entry.id, data: entry.view }));
+  const items: Item[] = [];
+  for (const entry of accepted) {
+    const view = query.viewOf ? query.viewOf(entry) : entry.view;
+    // Awaited only when rendering was needed: plain entries cost no extra turn of the event loop.
+    items.push({ id: keyOf ? keyOf(entry.id) : entry.id, data: view instanceof Promise ? await view : view });
+  }
   return filterCollection(items, query.filter, limits);
 }

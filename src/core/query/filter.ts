@@ -194,8 +194,10 @@ export function filterCollection(items: Item[], filter: PlainObject | undefined,
     // Grouping keeps the sorted order inside each group; offset, limit and return act on groups.
     const groups = new Map<string, Item[]>();
     for (const item of current) {
-      const value = getPath(item.data, groupBy);
-      const key = value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+      // A field name, not a dot path: the reference groups `specs.frame` all under "".
+      const value = Object.prototype.hasOwnProperty.call(item.data, groupBy) ? item.data[groupBy] : undefined;
+      // As PHP turns the value into an array key: booleans are "1" and "0".
+      const key = value === undefined || value === null ? '' : typeof value === 'boolean' ? (value ? '1' : '0') : typeof value === 'object' ? JSON.stringify(value) : String(value);
       let group = groups.get(key);
       if (!group) groups.set(key, (group = []));
       group.push(item);

@@ -20,7 +20,7 @@ import { BCRYPT_SHAPE, costOf, generateToken, hashSecret, verifySecret, Verified
 import { aboveDetail, excess, grantDetail, hasExpiry, limitOf, powerOf, type Power } from './power.js';
 import { allows, parseScopes, type Scope } from './scopes.js';
 
-export type ApiName = 'entries' | 'tokens' | 'registry' | 'cache';
+export type ApiName = 'entries' | 'tokens' | 'registry' | 'cache' | 'query';
 
 /** Who is calling, with what power (a token never gives or touches more than it has). */
 export interface Caller extends Power {
@@ -32,7 +32,8 @@ export type Throttle = <R>(work: () => Promise<R>) => Promise<R>;
 
 export interface AuthRequest {
   api: ApiName;
-  scope: Scope;
+  /** The scope needed, or several that are all needed (the Query API reads entries and the registry). */
+  scope: Scope | readonly Scope[];
   token: unknown;
   accessToken: unknown;
   /** Writes need the access token; reads check it only when given. */
@@ -130,10 +131,12 @@ export class TokensService {
   }
 
   /** Checks the scope and counts the call (throwing, or answering undefined, when refused). */
-  private admit(scope: Scope, token: string, entry: CachedEntry, throwing: boolean): Caller | undefined {
+  private admit(scope: Scope | readonly Scope[], token: string, entry: CachedEntry, throwing: boolean): Caller | undefined {
     const power = powerOf(entry.fields, this.settings.timezone);
-    if (!allows(power.scopes, scope)) {
-      if (throwing) throw unauthorized(`this token lacks the scope "${scope}"`);
+    // Some calls need several scopes (the Query API reads entries and the registry).
+    const missing = (typeof scope === 'string' ? [scope] : scope).find((one) => !allows(power.scopes, one));
+    if (missing !== undefined) {
+      if (throwing) throw unauthorized(`this token lacks the scope "${missing}"`);
       return undefined;
     }
     if (!this.counters.tryCount(entry.id, entry.fields, limitOf(entry.fields))) {

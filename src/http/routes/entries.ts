@@ -12,17 +12,22 @@ export const ENTRIES_PATHS = {
 export function entriesRoutes(app: FastifyInstance, { cms, guard, replier, heavyQueries }: RouteContext): void {
   const read = { api: 'entries', scope: 'entries:read', requireAccess: false } as const;
   const write = { api: 'entries', scope: 'entries:write', requireAccess: true } as const;
-  // Writes answer the entry as fetched, with its new ETag for a following If-Match.
-  const sendEntry = (request: FastifyRequest, reply: FastifyReply, entry: CachedEntry) =>
-    replier.sendBody(request, reply.header('etag', entry.etag), 200, cms.store.jsonOf(entry));
+  // Content may print the request's own URL (`(getAbsoluteUrl)`), so rendering knows it.
+  const sessionOf = (request: FastifyRequest) =>
+    cms.renderer.session({ origin: `${request.protocol}://${request.headers.host ?? request.hostname}`, uri: request.url });
+  // Writes answer the entry as fetched (rendered), with an ETag for a following If-Match.
+  const sendEntry = async (request: FastifyRequest, reply: FastifyReply, entry: CachedEntry) => {
+    const answer = await cms.entries.answerOf(entry, sessionOf(request));
+    return replier.sendBody(request, reply.header('etag', answer.etag), 200, answer.json);
+  };
 
   app.get('/api/v1/entries', async (request, reply) => {
     const params = paramsOf(request);
     await guard(request, params, { ...read, required: ['id'] });
-    const result = await cms.entries.fetch(params['id'], params['options'], { admit: heavyQueries.admitFor(reply.raw) });
+    const result = await cms.entries.fetch(params['id'], params['options'], { admit: heavyQueries.admitFor(reply.raw), session: sessionOf(request) });
     if (result.kind === 'entry') {
-      const body = result.filtered ? JSON.stringify(result.data) : cms.store.jsonOf(result.entry);
-      return replier.sendRead(request, reply, body, result.filtered ? undefined : result.entry.etag);
+      const body = result.filtered ? JSON.stringify(result.data) : result.answer.json;
+      return replier.sendRead(request, reply, body, result.filtered ? undefined : result.answer.etag);
     }
     const total = result.result.kind === 'items' || result.result.kind === 'groups' ? result.result.total : undefined;
     if (total !== undefined) reply.header('x-total-count', String(total));
