@@ -7,7 +7,7 @@ import { FsDriver } from '../storage/fs-driver.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { createCollectionResolver } from './collections.js';
 import { createPresenter } from './entries/present.js';
-import { EntriesService } from './entries/service.js';
+import { EntriesService, isListableId } from './entries/service.js';
 import { Renderer } from './render/renderer.js';
 import type { QueryLimits } from './query/collection.js';
 import { Registry } from './registry.js';
@@ -66,6 +66,7 @@ export class Cms {
         watch: this.settings.cache.watch,
         watchMaxEntries: this.settings.cache.watch_max_entries,
         pollInterval: this.settings.cache.poll_interval,
+        listable: (id) => isListableId(id, this.settings.entries),
       },
       options.log,
     );

@@ -86,6 +86,9 @@ export function mayNameFolder(segment: string, name: string): boolean {
   let end = base.length;
   while (end > 0 && (base.charCodeAt(end - 1) === 0x2e || base.charCodeAt(end - 1) === 0x20)) end--;
   base = base.slice(0, end);
+  // Plain ASCII names (nearly all of them) compare without building folded copies: listings ask
+  // this for every candidate.
+  if (/^[\x00-\x7f]*$/.test(base)) return base.length === name.length && base.toLowerCase() === name.toLowerCase();
   // Upper then lower case: the simple case folding JavaScript offers (covers KELVIN SIGN and LONG S).
   const fold = (text: string) => text.toUpperCase().toLowerCase();
   return base.length <= name.length * 3 && fold(base) === fold(name);

@@ -24,6 +24,8 @@ export interface CachedEntry {
   readonly etag: string;
   /** `view` as JSON, built on first use. */
   json?: string;
+  /** Whether rendering cannot change this entry (decided by the renderer on first use). */
+  plain?: boolean;
   checkedAt: number;
   /** The store's LRU clock when the entry was last put at the young end of the order. */
   lruAt: number;
@@ -36,6 +38,8 @@ export interface StoreOptions {
   /** Above this many entries, folders are not watched (memory); stats are checked instead. */
   watchMaxEntries: number;
   pollInterval: number;
+  /** Ids listings may show (the core's id rules); others are left out of every listing. */
+  listable?: (id: string) => boolean;
 }
 
 export interface Logger {
@@ -222,11 +226,13 @@ export class ContentStore {
     const memo = this.descendantsMemo.get(key);
     if (memo && memo.version === this.treeVersion) return memo.items;
     const items: { id: string; depth: number }[] = [];
+    const listable = this.options.listable;
     const walk = (parent: string, depth: number) => {
       const kids = this.children!.get(parent);
       if (!kids || depth > maxDepth) return;
       for (const child of kids) {
-        if (this.entryIds!.has(child)) items.push({ id: child, depth });
+        // Decided once per tree version here, not for every candidate of every query.
+        if (this.entryIds!.has(child) && (!listable || listable(child))) items.push({ id: child, depth });
         walk(child, depth + 1);
       }
     };

@@ -26,6 +26,11 @@ export function isReservedId(id: string): boolean {
   return isUnderRoot(id, TOKENS_ROOT);
 }
 
+/** Ids a collection may list: exactly those the single-entry API serves. */
+export function isListableId(id: string, limits: IdLimits): boolean {
+  return isValidId(id, limits);
+}
+
 export type FetchResult =
   | {
       kind: 'entry';
@@ -72,7 +77,6 @@ export function asDataMap(data: unknown, required: boolean, maxDepth = MAX_NESTI
 
 export class EntriesService {
   private renderer: Renderer | undefined;
-  private readonly listableIds = new Map<string, boolean>();
 
   constructor(
     private readonly store: ContentStore,
@@ -89,20 +93,6 @@ export class EntriesService {
   async answerOf(entry: CachedEntry, session?: RenderSession): Promise<RenderedAnswer> {
     if (!this.renderer) return { view: entry.view, etag: entry.etag, json: this.store.jsonOf(entry) };
     return this.renderer.view(entry, session ?? this.renderer.session());
-  }
-
-  /**
-   * Ids a collection may list: exactly those the single-entry API serves. Remembered per id, since
-   * every collection query asks for every candidate (the rules never change while running).
-   */
-  private listable(id: string): boolean {
-    let listable = this.listableIds.get(id);
-    if (listable === undefined) {
-      listable = !isReservedId(id) && isValidId(id, this.idLimits);
-      if (this.listableIds.size >= 1_000_000) this.listableIds.clear();
-      this.listableIds.set(id, listable);
-    }
-    return listable;
   }
 
   /** An entry being rendered higher up this request's chain: left out of the collections it reads. */
@@ -206,7 +196,8 @@ export class EntriesService {
           base,
           find: options.find,
           filter: options.filter,
-          hidden: (id) => !this.listable(id) || this.inChain(id, session),
+          // Ids the single-entry API refuses are never listed (the store applies the id rules).
+          hidden: session && session.chain.length > 0 ? (id) => isReservedId(id) || this.inChain(id, session) : isReservedId,
           admit: hooks.admit,
           onSkip: (id) => void (isReservedId(id) || skipped.push(id)),
           ...(viewOf ? { viewOf } : {}),

@@ -79,7 +79,7 @@ export async function runCollectionQuery(store: ContentStore, query: CollectionQ
   let accepted: CachedEntry[] = [];
   for (let i = 0; i < candidates.length; i++) {
     const entry = entries[i];
-    if (!entry || (hidden && hidden(entry.id))) continue;
+    if (!entry) continue;
     if (!plan.trivial && !plan.accept({ id: entry.id, depth: candidates[i]!.depth, stat: entry.stat }, entry.id.slice(prefixLength))) continue;
     accepted.push(entry);
   }

@@ -113,7 +113,6 @@ export class Renderer {
   /** The expression engine (function groups as the settings enable them). */
   readonly expressions: ExpressionEngine;
   private readonly files: ProjectFiles;
-  private readonly plain = new WeakMap<CachedEntry, boolean>();
   private readonly setting: (path: string) => unknown;
   private entries: EntriesService | undefined;
 
@@ -172,12 +171,8 @@ export class Renderer {
 
   /** True when rendering cannot change the entry: its stored view is the answer. */
   isPlain(entry: CachedEntry): boolean {
-    let plain = this.plain.get(entry);
-    if (plain === undefined) {
-      plain = isPlainEntry(entry.fields, this.config);
-      this.plain.set(entry, plain);
-    }
-    return plain;
+    // Kept on the entry itself: a cached entry is never mutated, and every collection asks this.
+    return (entry.plain ??= isPlainEntry(entry.fields, this.config));
   }
 
   /** The answer when it is ready without work (plain, or a valid cached rendering), else undefined. */
