@@ -3,10 +3,10 @@
  * JSON answers, errors naming the key, settings, the render limits (§11.11), and `flextype query`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { cli } from './cli-helpers.js';
 import { call, CLI, removeProject, startTestServer, tempProject, type TestServer } from './helpers.js';
 
 let server: TestServer;
@@ -230,29 +230,6 @@ describe('settings', () => {
   });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env['FLEXTYPE_PROJECT'];
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('flextype query', () => {
   it('prints the JSON answer the HTTP API gives; errors exit 2 with the reason', async () => {
