@@ -38,10 +38,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const started = Date.now();
   const checked = loadCheckedSettings(options.projectDir, options.settings);
   const logger = options.logger ?? createLogger(checked.settings.log.level, options.logDestination);
-  if (checked.unknownKeys.length > 0) {
+  // A project's own keys that registry.public opens are meant to be there: no warning for them.
+  const opened = checked.settings.registry.public;
+  const unknown = checked.unknownKeys.filter((key) => !opened.some((open) => key === open || key.startsWith(`${open}.`)));
+  if (unknown.length > 0) {
     logger.warn(
-      { keys: checked.unknownKeys },
-      `unknown settings (misspelled? not used by the server, hidden from the registry unless listed in registry.public): ${checked.unknownKeys.join(', ')}`,
+      { keys: unknown },
+      `unknown settings (misspelled? not used by the server, hidden from the registry unless listed in registry.public): ${unknown.join(', ')}`,
     );
   }
   const cms = new Cms({ projectDir: options.projectDir, settings: options.settings, log: logger });
