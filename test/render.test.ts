@@ -926,3 +926,32 @@ describe('render cache, never stale (§9.1 [ours])', () => {
     assert.equal((await ok(t, 'k/a-coll')).note, 'one');
   });
 });
+
+describe('a heavy render never stalls other requests (§11.11)', () => {
+  let t: TestServer;
+  before(async () => {
+    // Tens of thousands of tags that render to nothing: a long render, all of it on the CPU.
+    // (uuid) makes it volatile: rendered afresh on every GET.
+    const heavy = '(uuid) ' + Array.from({ length: 40_000 }, (_, i) => `(strings upper)w${i}(/strings)`).join(' ');
+    t = await startTestServer({ projectDir: projectWith({ heavy: frontmatter({ title: 'Heavy' }, heavy) }), fromDemo: false });
+  });
+  after(async () => t.close());
+
+  it('lets the event loop turn many times while it renders', async () => {
+    // The server runs in this process: a timer that re-arms itself turns only when the rendering
+    // gives way. Handlers await each other as promises, which alone would never let it run.
+    let turns = 0;
+    let done = false;
+    const turn = (): void => {
+      if (done) return;
+      turns++;
+      setTimeout(turn, 1);
+    };
+    assert.equal((await get(t, 'heavy')).status, 200, 'the file is read and parsed now');
+    setTimeout(turn, 1);
+    const res = await get(t, 'heavy');
+    done = true;
+    assert.equal(res.status, 200, res.text);
+    assert.ok(turns >= 15, `the event loop turned only ${turns} times during the render`);
+  });
+});

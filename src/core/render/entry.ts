@@ -115,6 +115,7 @@ export async function renderStoredEntry(
       if (readAt(fields, path) !== value) writeAt(fields, path, value);
       continue;
     }
+    await session.budget.breathe();
     writeAt(fields, path, await applyDirectives(value, config.directives, work));
   }
   return fields;

@@ -26,12 +26,16 @@ export class LimitError extends Error {
 /** The request's rendering time is used up: the whole answer is a 400, not one raw tag. */
 export class TimeLimitError extends LimitError {}
 
+/** How long (ms) one rendering may hold the event loop before it lets other requests run. */
+const BREATH_INTERVAL_MS = 20;
+
 /** Checks the clock only every so many steps: Date.now() is cheap, but not free. */
 const STEPS_PER_CLOCK_CHECK = 256;
 
 export class RenderBudget {
   private readonly deadline: number;
   private steps = 0;
+  private lastBreath = Date.now();
 
   constructor(readonly limits: RenderLimits = DEFAULT_RENDER_LIMITS, now = Date.now()) {
     this.deadline = now + limits.maxTimeMs;
@@ -44,6 +48,19 @@ export class RenderBudget {
       this.steps = 0;
       this.checkTime();
     }
+  }
+
+  /**
+   * Lets other requests run when this rendering has held the event loop for a while: handlers
+   * await each other as promises, which never give way to I/O on their own.
+   */
+  async breathe(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastBreath < BREATH_INTERVAL_MS) return;
+    this.lastBreath = now;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.lastBreath = Date.now();
+    this.checkTime();
   }
 
   checkTime(): void {

@@ -353,6 +353,7 @@ export class Renderer {
       maxNesting: MAX_NESTING,
       toText: (value) => toText(fromPlain(value)),
       step: () => session.budget.step(),
+      breathe: () => session.budget.breathe(),
       isFatal: (err) => err instanceof TimeLimitError,
     });
   }
@@ -410,6 +411,7 @@ export class Renderer {
           },
           isFatal: (err) => err instanceof TimeLimitError,
           step: () => session.budget.step(),
+          breathe: () => session.budget.breathe(),
         });
       },
       shortcodes: (text) => processor.process(text),

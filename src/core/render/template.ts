@@ -19,6 +19,8 @@ export interface TemplateWork {
   /** Errors that end the whole render (limits); others leave the tag as written. */
   isFatal(err: unknown): boolean;
   step(): void;
+  /** Gives way to other requests now and then. */
+  breathe(): Promise<void>;
 }
 
 async function replaceTags(
@@ -36,6 +38,7 @@ async function replaceTags(
     const end = text.indexOf(close, start + open.length);
     if (end === -1) break;
     work.step();
+    await work.breathe();
     const whole = text.slice(start, end + close.length);
     out += text.slice(cursor, start) + (await answer(text.slice(start + open.length, end), whole));
     cursor = end + close.length;

@@ -32,6 +32,8 @@ export interface ProcessorOptions {
   toText(value: unknown): string;
   /** Called once per shortcode processed, so the caller's work budget sees every step. */
   step(): void;
+  /** Gives way to other requests now and then (the render's budget decides when). */
+  breathe(): Promise<void>;
   /** Errors that end the whole render (work limits); any other handler error leaves the tag as written. */
   isFatal(err: unknown): boolean;
 }
@@ -65,6 +67,7 @@ export class ShortcodeProcessor {
     const replacements: string[] = [];
     for (const parsed of found) {
       this.options.step();
+      await this.options.breathe();
       replacements.push(await this.one(parsed, depth));
     }
     let out = '';
