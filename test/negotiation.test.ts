@@ -161,3 +161,33 @@ describe('dates in a zone with DST, and impossible dates (item 27)', () => {
     assert.equal(entry.created_at, Date.parse('2021-10-31T02:30:00+01:00') / 1000);
   });
 });
+
+describe('cors.credentials (SPEC §12)', () => {
+  let t: TestServer;
+  let projectDir: string;
+  before(async () => {
+    projectDir = tempProject();
+    writeEntry(projectDir, 'small', 'title: Small');
+    t = await startTestServer({ projectDir, settings: { cors: { origin: '*', credentials: true } } });
+  });
+  after(async () => {
+    await t.close();
+    removeProject(projectDir);
+  });
+
+  it('answers the requesting origin (never *) with Access-Control-Allow-Credentials, on both paths and preflights', async () => {
+    const origin = 'https://app.example';
+    const url = `${t.base}/entries?id=small&token=${q(t.token)}`;
+    for (const what of ['first (full path)', 'second (fast path)']) {
+      const answer = await rawGet(url, { origin });
+      assert.equal(answer.headers['access-control-allow-origin'], origin, what);
+      assert.equal(answer.headers['access-control-allow-credentials'], 'true', what);
+      assert.ok(String(answer.headers['vary'] ?? '').toLowerCase().includes('origin'), what);
+    }
+    const preflight = await call(t.base, 'OPTIONS', '/entries', { headers: { origin, 'access-control-request-method': 'PATCH' } });
+    assert.equal(preflight.headers.get('access-control-allow-origin'), origin);
+    assert.equal(preflight.headers.get('access-control-allow-credentials'), 'true');
+    // Without an Origin there is nothing to allow.
+    assert.equal((await rawGet(url, {})).headers['access-control-allow-credentials'], undefined);
+  });
+});

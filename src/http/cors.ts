@@ -6,7 +6,15 @@ export function corsHeaders(settings: Settings, origin: string | undefined): Rec
   const cors = settings.cors;
   if (!cors.enabled) return {};
   const headers: Record<string, string> = {};
-  if (cors.origin === '*' || (Array.isArray(cors.origin) && cors.origin.includes('*'))) {
+  const anyOrigin = cors.origin === '*' || (Array.isArray(cors.origin) && cors.origin.includes('*'));
+  if (cors.credentials) {
+    // Browsers refuse credentials with `*`: the allowed requesting origin is named instead.
+    headers['vary'] = 'Origin';
+    if (origin && (anyOrigin || cors.origin === origin || (Array.isArray(cors.origin) && cors.origin.includes(origin)))) {
+      headers['access-control-allow-origin'] = origin;
+      headers['access-control-allow-credentials'] = 'true';
+    }
+  } else if (anyOrigin) {
     headers['access-control-allow-origin'] = '*';
   } else {
     // The answer depends on Origin whether or not this one is allowed (and when it is absent): a
