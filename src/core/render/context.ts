@@ -4,7 +4,6 @@
  * store, the file system or settings by any other way.
  */
 import type { PlainObject } from '../util.js';
-import type { StringOpsTable } from './expressions/functions/strings.js';
 import type { RenderBudget } from './limits.js';
 
 /** An entry or collection as content may see it: `_` keys already removed at every depth. */
@@ -60,8 +59,6 @@ export interface RenderContext {
   files: ProjectFiles;
   request?: RequestInfo;
   parsers?: MarkupParsers;
-  /** The §9.6 string operations (src/core/render/strings/); a core subset when absent. */
-  stringOps?: StringOpsTable;
   /** Translations: the dictionary entry of `key` for `locale`, if any. */
   translate?(key: string, locale: string): string | undefined;
 }

@@ -30,7 +30,6 @@ import { RenderSession, type RequestFacts } from './session.js';
 import { builtinHandlers } from './shortcodes/builtins.js';
 import type { PathScope, ShortcodeEnv } from './shortcodes/env.js';
 import { ShortcodeProcessor } from './shortcodes/processor.js';
-import { expressionStringOps } from './strings/expression-ops.js';
 import { applyStringsOperation } from './strings/shortcode-ops.js';
 import { renderTemplate, type TemplateTags } from './template.js';
 
@@ -324,7 +323,6 @@ export class Renderer {
         textile: (text) => renderTextile(text),
         shortcodes: (text) => this.processor(fields ?? {}, session).process(text),
       },
-      stringOps: expressionStringOps(),
     };
   }
 

@@ -5,6 +5,9 @@
 import { isPlainObject } from '../../util.js';
 import { getPath } from '../../util.js';
 import { parseStr, phpArrayToJson, typeOptionValues } from '../php.js';
+import { buildQuery } from '../expressions/functions/collection-object.js';
+import { fromPlain } from '../expressions/values.js';
+import { baseUrl, routeUrl, tidyUrl } from '../urls.js';
 import type { ShortcodeEnv } from './env.js';
 import type { Shortcode, ShortcodeHandler } from './processor.js';
 
@@ -159,50 +162,11 @@ const filesystem: Handler = async (s, env, process) => {
   return file === undefined ? '' : ((await env.readProjectFile(file)) ?? '');
 };
 
-/** Base URL + `/` + path, with repeated slashes collapsed (not after `:`) and no trailing slash. */
-export function joinUrl(base: string, path: string): string {
-  return `${base}/${path}`.replace(/(?<!:)\/{2,}/g, '/').replace(/\/+$/, '');
+function baseUrlOf(env: ShortcodeEnv): string {
+  return baseUrl(String(env.setting('base_url') ?? ''), String(env.setting('base_path') ?? ''), env.request.origin);
 }
 
-export function baseUrlOf(env: ShortcodeEnv): string {
-  const basePath = String(env.setting('base_path') ?? '');
-  const configured = String(env.setting('base_url') ?? '');
-  // Without a configured base URL the answer is the request's origin: it must not be cached.
-  if (configured === '') env.markVolatile();
-  const base = configured !== '' ? configured : env.request.origin;
-  return joinUrl(base, basePath);
-}
-
-const ROUTES: Record<string, string> = {
-  'entries.fetch': '/api/v1/entries',
-  'entries.create': '/api/v1/entries',
-  'entries.update': '/api/v1/entries',
-  'entries.move': '/api/v1/entries',
-  'entries.delete': '/api/v1/entries',
-  'entries.copy': '/api/v1/entries/copy',
-  'tokens.fetch': '/api/v1/tokens',
-  'tokens.create': '/api/v1/tokens',
-  'tokens.update': '/api/v1/tokens',
-  'tokens.delete': '/api/v1/tokens',
-  'tokens.generate': '/api/v1/tokens/generate',
-  'tokens.generate-hash': '/api/v1/tokens/generate-hash',
-  'tokens.verify-hash': '/api/v1/tokens/verify-hash',
-  'registry.get': '/api/v1/registry',
-  'cache.clear': '/api/v1/cache/clear',
-  'query.evaluate': '/api/v1/query',
-};
-
-/** The path of a named API route, base path first, query parameters appended. */
-export function urlFor(env: ShortcodeEnv, name: string, query: Record<string, unknown>): string {
-  const route = ROUTES[name];
-  if (route === undefined) throw new Error(`unknown route "${name}"`);
-  const basePath = String(env.setting('base_path') ?? '');
-  const path = joinUrl(basePath === '' ? '' : `/${basePath}`, route);
-  const search = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) search.append(k, typeof v === 'string' ? v : JSON.stringify(v));
-  const qs = search.toString();
-  return qs === '' ? path : `${path}?${qs}`;
-}
+const joinUrl = (base: string, path: string) => tidyUrl(`${base}/${path}`);
 
 const urls: Record<string, Handler> = {
   url: (s, env) => {
@@ -217,7 +181,7 @@ const urls: Record<string, Handler> = {
   getUriString: (_s, env) => (env.markVolatile(), env.request.uri),
   urlFor: async (s, env, process) => {
     const query: unknown = JSON.parse((await rendered(s, 'queryParams', process)) ?? '{}');
-    return urlFor(env, s.get('routeName') ?? '', isPlainObject(query) ? query : {});
+    return routeUrl(s.get('routeName') ?? '', String(env.setting('base_path') ?? ''), isPlainObject(query) ? buildQuery(fromPlain(query)).join('&') : '');
   },
 };
 

@@ -4,41 +4,28 @@ import { runtimeError } from '../errors.js';
 import { isMap, toPlain, toText, type Value } from '../values.js';
 import { arg, functionTable, textArg } from './common.js';
 import { buildQuery } from './collection-object.js';
-
-const ROUTES = new Map<string, string>([
-  ['entries.fetch', '/api/v1/entries'], ['entries.create', '/api/v1/entries'], ['entries.update', '/api/v1/entries'],
-  ['entries.move', '/api/v1/entries'], ['entries.delete', '/api/v1/entries'], ['entries.copy', '/api/v1/entries/copy'],
-  ['tokens.fetch', '/api/v1/tokens'], ['tokens.create', '/api/v1/tokens'], ['tokens.update', '/api/v1/tokens'],
-  ['tokens.delete', '/api/v1/tokens'], ['tokens.generate', '/api/v1/tokens/generate'],
-  ['tokens.generate-hash', '/api/v1/tokens/generate-hash'], ['tokens.verify-hash', '/api/v1/tokens/verify-hash'],
-  ['registry.get', '/api/v1/registry'], ['cache.clear', '/api/v1/cache/clear'], ['query.evaluate', '/api/v1/query'],
-]);
+import { baseUrl, routeUrl, tidyUrl } from '../../urls.js';
 
 const settingText = (env: Env, key: string) => {
   const value = env.ctx.setting(key);
   return typeof value === 'string' ? value : '';
 };
 
-/** Repeated `/` collapsed (not the `//` after a scheme's `:`), trailing `/` removed. */
-export function tidyUrl(url: string): string {
-  return url.replace(/(?<!:)\/{2,}/g, '/').replace(/\/+$/, '');
-}
+export { tidyUrl };
 
 export function baseUrlOf(env: Env): string {
-  const basePath = settingText(env, 'base_path');
-  const base = settingText(env, 'base_url') || env.ctx.request?.origin || '';
-  return tidyUrl(`${base}/${basePath}`);
+  return baseUrl(settingText(env, 'base_url'), settingText(env, 'base_path'), env.ctx.request?.origin ?? '');
 }
 
 function urlFor(args: Value[], env: Env): string {
   const name = textArg(args, 0, 'urlFor');
-  const path = ROUTES.get(name);
-  if (path === undefined) throw runtimeError(`urlFor(): unknown route "${name}"`);
-  const basePath = settingText(env, 'base_path');
   const query = arg(args, 2);
   const queryText = isMap(query) || Array.isArray(query) ? buildQuery(query).join('&') : '';
-  const prefixed = tidyUrl(`/${basePath}${path}`) || '/';
-  return queryText === '' ? prefixed : `${prefixed}?${queryText}`;
+  try {
+    return routeUrl(name, settingText(env, 'base_path'), queryText);
+  } catch {
+    throw runtimeError(`urlFor(): unknown route "${name}"`);
+  }
 }
 
 export const urlFunctions = functionTable({
