@@ -3,6 +3,7 @@ import type { FileStat } from '../../storage/driver.js';
 import type { Fields } from '../../storage/serializers/index.js';
 import { toTimestamp } from '../dates.js';
 import { slugOf } from '../ids.js';
+import { phpTrim } from '../render/types.js';
 import type { PlainObject } from '../util.js';
 
 export const TOKENS_ROOT = 'tokens';
@@ -17,9 +18,6 @@ export interface PresentOptions {
   /** True for ids stored as front matter: their body is answered trimmed, as the reference reads it. */
   isFrontmatter?: (id: string) => boolean;
 }
-
-/** PHP `trim`'s characters. */
-const PHP_TRIM = /^[ \t\n\r\0\x0B]+|[ \t\n\r\0\x0B]+$/g;
 
 function asBoolean(value: unknown): boolean {
   if (typeof value === 'string') return !['false', '0', '', 'no', 'off'].includes(value.trim().toLowerCase());
@@ -36,7 +34,7 @@ export function presentFields(id: string, fields: Fields, stat: FileStat, option
   const modified = Math.floor(stat.mtimeMs / 1000);
   const view: PlainObject = { ...fields };
   // The file keeps its body byte for byte; the answer trims it (the reference trims on reading).
-  if (typeof view['content'] === 'string' && options.isFrontmatter?.(id)) view['content'] = view['content'].replace(PHP_TRIM, '');
+  if (typeof view['content'] === 'string' && options.isFrontmatter?.(id)) view['content'] = phpTrim(view['content']);
   if (isTokenId(id)) {
     view['id'] = id.slice(TOKENS_ROOT.length + 1);
     if (view['modified_at'] === undefined) view['modified_at'] = modified;

@@ -121,24 +121,13 @@ export async function renderStoredEntry(
   return fields;
 }
 
-/** The answer's view: `_` fields removed (at every depth when `deep`), `macros` unless debugging. */
-export function publicView(fields: PlainObject, deep: boolean, macrosDebug: boolean): PlainObject {
+/** The answer's view: `_` fields removed, `macros` unless debugging. */
+export function publicView(fields: PlainObject, macrosDebug: boolean): PlainObject {
   const out: PlainObject = {};
   for (const [key, value] of Object.entries(fields)) {
     if (key.startsWith('_')) continue;
     if (key === 'macros' && !macrosDebug && !(isPlainObject(value) && (value['debug'] === true || value['debug'] === 'true'))) continue;
-    out[key] = deep ? stripPrivate(value) : value;
+    out[key] = value;
   }
   return out;
-}
-
-/** §11.7: another entry's data seen by content never holds `_` keys, at any depth. */
-export function stripPrivate(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(stripPrivate);
-  if (isPlainObject(value)) {
-    const out: PlainObject = {};
-    for (const [k, v] of Object.entries(value)) if (!k.startsWith('_')) out[k] = stripPrivate(v);
-    return out;
-  }
-  return value;
 }

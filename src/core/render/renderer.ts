@@ -17,10 +17,11 @@ import type { FetchedData, ProjectFiles, RenderContext } from './context.js';
 import { directiveSwitches, type DirectiveWork } from './directives.js';
 import { isPlainEntry, publicView, renderStoredEntry, type EntryRenderConfig, type EntryRenderHost } from './entry.js';
 import { decodeFileData } from './expressions/functions/filesystem.js';
+import { constantText } from './expressions/functions/constants.js';
 import { ExpressionEngine } from './expressions/index.js';
 import { deleteDot, getDot, setDot } from './expressions/paths.js';
 import { Scope, type FieldStore } from './expressions/scope.js';
-import { formatNumber, fromPlain, toPlain, toText, type PhpMap, type Value } from './expressions/values.js';
+import { fromPlain, toPlain, toText, type PhpMap, type Value } from './expressions/values.js';
 import { LimitError, RenderBudget, TimeLimitError } from './limits.js';
 import { macroSwitches } from './macros.js';
 import { createMarkdown, renderTextile } from './markup.js';
@@ -39,14 +40,6 @@ const MAX_NESTING = 64;
 /** Expressions that read time, chance, files, the request or request variables: never cached. */
 const VOLATILE_CALL = /\b(date|time|strtotime|random|shuffle|uuid|csrf|filesystem|fetch|vars?|actions|url|urlFor|getBaseUrl|getAbsoluteUrl|getProjectUrl|getUriString)\s*\(/;
 
-const CONSTANTS = new Map<string, string>([
-  ['PHP_EOL', '\n'],
-  ['DIRECTORY_SEPARATOR', '/'],
-  // Printed as PHP prints floats (14 significant digits).
-  ['M_PI', formatNumber(Math.PI)],
-  ['M_E', formatNumber(Math.E)],
-  ['FLEXTYPE_PROJECT_NAME', 'project'],
-]);
 
 /** What a fetch answers of one entry before filters: fields, their JSON, and the ETag naming them. */
 export interface RenderedAnswer {
@@ -210,7 +203,7 @@ export class Renderer {
       if (err instanceof TimeLimitError) throw badRequest(`rendering limit exceeded: ${err.detail}`);
       throw err;
     }
-    const view = publicView(rendered.result, false, this.setting('entries.macros.debug') === true);
+    const view = publicView(rendered.result, this.setting('entries.macros.debug') === true);
     const json = JSON.stringify(view);
     const tag = renderedEtag(entry.etag, json);
     this.cache.set(entry.id, { etag: entry.etag, fields: view, tag, json, deps: rendered.deps });
@@ -385,7 +378,7 @@ export class Renderer {
       },
       formatDate: (format) => formatPhpDate(format, Math.floor(Date.now() / 1000), timezone),
       translate: (key) => key,
-      constant: (name) => CONSTANTS.get(name) ?? '',
+      constant: (name) => constantText(name),
       randomUuid: () => randomUUID(),
       markVolatile: () => session.markVolatile(),
       request: session.request,

@@ -2,6 +2,7 @@
  * `const`/`constant`: an allowlist (SPEC §11.3). The reference reveals install paths through
  * FLEXTYPE_ROOT_DIR and friends; here every other name is `''`.
  */
+import { formatNumber } from '../values.js';
 import { functionTable, textArg } from './common.js';
 
 const CONSTANTS = new Map<string, string | number>([
@@ -13,6 +14,12 @@ const CONSTANTS = new Map<string, string | number>([
 ]);
 
 const constant = (name: string) => CONSTANTS.get(name) ?? '';
+
+/** A constant as text (the `const` shortcode): numbers as PHP prints floats. */
+export function constantText(name: string): string {
+  const value = constant(name);
+  return typeof value === 'number' ? formatNumber(value) : value;
+}
 
 export const constFunctions = functionTable({
   const: (args) => constant(textArg(args, 0, 'const')),
