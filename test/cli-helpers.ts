@@ -22,14 +22,15 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return env;
 }
 
-/** Runs the CLI once (no shell), bounded in time; resolves with its exit code and output. */
-export function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** Runs node once with `args` (no shell), bounded in time; resolves with its exit code and output. */
+export function runNode(args: string[], env: NodeJS.ProcessEnv = childEnv(), cwd?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    // A process that does not end by itself (e.g. held open by workers) is killed, and fails.
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.on('error', reject);
     child.on('close', (code) => {
@@ -39,7 +40,11 @@ export function cli(args: string[], env: Record<string, string> = {}): Promise<R
   });
 }
 
-/** Runs the CLI and expects success; returns stdout. */
+/** Runs the CLI once (no shell), bounded in time; resolves with its exit code and output. */
+export function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return runNode([CLI, ...args], childEnv(env));
+}
+
 export async function ok(args: string[], env: Record<string, string> = {}): Promise<string> {
   const run = await cli(args, env);
   assert.equal(run.code, 0, `flextype ${args.join(' ')} failed (${run.code}): ${run.stderr}`);

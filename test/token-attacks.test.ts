@@ -4,7 +4,7 @@
  * same bcrypt work as known ones.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runNode } from './cli-helpers.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -204,21 +204,7 @@ describe('item 4: parallel guessing meets the brake, and bcrypt never stalls the
 
   it('the bcrypt workers start from source (tsx) and from the build, and never keep the process alive', async () => {
     const project = tempProject(false);
-    const run = (args: string[]) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-        child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-        // A process held open by its workers would be killed here, and fail below.
-        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-        child.on('error', reject);
-        child.on('close', (code) => {
-          clearTimeout(timer);
-          resolve({ code, stdout, stderr });
-        });
-      });
+    const run = (args: string[]) => runNode(args, process.env, REPO_ROOT);
     try {
       assert.ok(existsSync(CLI), 'dist is built (npm test builds it first)');
       const source = ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli', 'main.ts')];
