@@ -1,0 +1,156 @@
+/**
+ * The storage engine interface: what the content core needs from a place that keeps entries,
+ * stated without files in mind. Two engines implement it (files under `entries/`, PostgreSQL) and
+ * one conformance suite (`conformance.ts`) holds both to it; the core never asks which one it has.
+ *
+ * Ids are the core's normalized entry ids ('' is the root, never an entry). Every method that
+ * changes entries is atomic: it happens completely or not at all, and readers never see a half.
+ */
+import type { Fields, Serializer } from './serializers/index.js';
+
+export interface EntryFormat {
+  filename: string;
+  extension: string;
+  serializer: Serializer;
+}
+
+/** Decides the file name and serializer of an id (from the collections in the settings). */
+export type FormatResolver = (id: string) => EntryFormat;
+
+/**
+ * One version of one entry. `revision` changes with every change of the entry (by the API, by
+ * another node, by an editor on disk) and never comes back to an earlier value for the same id;
+ * the ETag is built from it. The times are what `modified_at` and `options.find` (date, sort by
+ * mtime/ctime/atime) see; `size` is the stored text's length in bytes.
+ */
+export interface Revision {
+  revision: string;
+  mtimeMs: number;
+  ctimeMs: number;
+  atimeMs: number;
+  size: number;
+}
+
+export interface StoredEntry {
+  id: string;
+  fields: Fields;
+  meta: Revision;
+}
+
+/** Applied to each entry while a subtree is copied, before the copy becomes visible. */
+export type CopyTransform = (id: string, fields: Fields) => Fields;
+
+/**
+ * A change the engine saw that the core did not make through this engine object: an editor or
+ * `git pull` on disk, or another node writing to the same database. `subtree` means the id and
+ * everything below it may have changed (a folder renamed, a subtree moved or deleted). `resync`
+ * means changes may have been missed (a lost database connection, a watcher overflow): every cached
+ * entry must be re-checked.
+ */
+export type EngineChange = { kind: 'entry'; id: string } | { kind: 'subtree'; id: string } | { kind: 'resync' };
+
+export interface ChangeFeed {
+  close(): Promise<void> | void;
+}
+
+export interface StorageEngine {
+  /** 'files' or 'postgres': for messages, metrics and the CLI only, never for decisions in the core. */
+  readonly kind: string;
+  /** Where the entries are, for messages (a folder, or a database URL without its password). */
+  readonly location: string;
+  /** Prepares the engine (database schema migrations, leftovers of an interrupted write); returns how many leftovers were cleaned. */
+  open(): Promise<{ recovered: number }>;
+  /** Releases connections and watchers; pending writes finish first. */
+  close(): Promise<void>;
+
+  /** The entry's fields and revision, or undefined when it does not exist. */
+  read(id: string): Promise<StoredEntry | undefined>;
+  /** The entry's current revision without its fields (a stat, a narrow SELECT), or undefined. */
+  revision(id: string): Promise<Revision | undefined>;
+  /**
+   * The entry as stored text (its file's text; for the database, the text the file would hold),
+   * or undefined. Used by exports, byte-for-byte round trips and raw editors.
+   */
+  readSource(id: string): Promise<{ text: string; extension: string } | undefined>;
+  /**
+   * Replaces (or creates) the entry atomically. The parent folder is created if needed. With
+   * `expected`, the write happens only while the entry's revision is still that one (else a
+   * StorageError 'conflict'), so a read-modify-write never overwrites a change made meanwhile by
+   * another writer (another node, an editor). A stored text that is not valid UTF-8 is refused
+   * ('not_utf8'), never rewritten.
+   */
+  write(id: string, fields: Fields, options?: { expected?: string }): Promise<Revision>;
+  /** Writes an entry from its stored text as is (imports, restores): byte-for-byte where the engine keeps text. */
+  writeSource(id: string, text: string, extension: string): Promise<Revision>;
+  /** Moves an entry with all its children in one step; the target must not exist ('exists'). */
+  move(id: string, newId: string): Promise<void>;
+  /** Copies an entry with all its children; the copy appears at once, complete. */
+  copy(id: string, newId: string, transform: CopyTransform): Promise<void>;
+  /** Deletes an entry with all its children; it disappears at once, or on failure nothing changes. */
+  remove(id: string): Promise<void>;
+
+  /** Ids of the direct children of `id` that are entries or lead to entries, in no particular order. */
+  children(id: string): Promise<string[]>;
+  /** Every entry id at or below `under` (default: all), streamed in batches (constant memory). */
+  list(under?: string): AsyncIterable<string[]>;
+
+  /**
+   * Starts reporting outside changes (see EngineChange). Optional: without it (or when it throws,
+   * e.g. the inotify limit) the core re-checks revisions instead of trusting its cache.
+   */
+  changes?(listener: (change: EngineChange) => void, onError: (err: Error) => void): Promise<ChangeFeed>;
+
+  /**
+   * Optional query push-down: answers the part of a collection query the engine can answer with
+   * exactly the in-memory rules (see PushdownQuery), or undefined to let the core run it in memory.
+   */
+  pushdown?(query: PushdownQuery): Promise<PushdownAnswer | undefined>;
+}
+
+/**
+ * A collection query as plain data, for engines that can answer it themselves (SQL). The core's
+ * planner builds it from its typed plan only for the parts whose result equals the in-memory rules;
+ * an engine answers undefined for anything it is not sure of, never an approximation.
+ */
+export interface PushdownQuery {
+  /** Entries below this id ('' for all) at a depth in [minDepth, maxDepth] below it. */
+  base: string;
+  minDepth: number;
+  maxDepth: number;
+  /** Subtrees left out (the tokens folder in entry collections). */
+  excluded: string[];
+  /** A tree of conditions on stored fields (dot paths as segments); undefined means every entry. */
+  where: PushdownWhere | undefined;
+  sort: { path: string[]; descending: boolean } | undefined;
+  offset: number;
+  limit: number | undefined;
+}
+
+export type PushdownWhere =
+  | { and: PushdownWhere[] }
+  | { or: PushdownWhere[] }
+  | { path: string[]; operator: string; value: unknown };
+
+export interface PushdownAnswer {
+  /** The ids of the answer's page, in answer order. */
+  ids: string[];
+  /** How many entries matched before offset and limit (`X-Total-Count`). */
+  total: number;
+}
+
+/** A failure the core can explain to a client (target exists, id unsafe, …). */
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+  constructor(
+    message: string,
+    /**
+     * unsafe: through a link or outside the folder; exists: target taken; missing: not there;
+     * unreadable: the stored text cannot be parsed; not_utf8: not UTF-8 (read-only);
+     * bad_name: a segment the engine cannot hold; conflict: the revision changed meanwhile;
+     * unavailable: the engine cannot be reached now (the database is down): retry later.
+     */
+    readonly reason: 'unsafe' | 'exists' | 'missing' | 'unreadable' | 'not_utf8' | 'bad_name' | 'conflict' | 'unavailable',
+  ) {
+    super(message);
+  }
+}
