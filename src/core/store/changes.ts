@@ -144,12 +144,14 @@ export class OutsideChanges {
     const meta = await engine.revision(id);
     const cached = cache.get(id);
     this.ctx.bump(id);
-    if (cached && !(meta && meta.revision === cached.meta.revision)) cache.delete(id);
+    // The echo of our own write (the cached copy is the stored one) is no news for the listeners.
+    const same = cached !== undefined && meta !== undefined && meta.revision === cached.meta.revision;
+    if (cached && !same) cache.delete(id);
     if (id !== '') {
       if (meta) tree.add(id);
       else tree.removeEntry(id);
     }
-    this.ctx.emit({ kind: 'entry', id, origin: 'outside' });
+    if (!same) this.ctx.emit({ kind: 'entry', id, origin: 'outside' });
   }
 
   /**
@@ -163,19 +165,26 @@ export class OutsideChanges {
       return;
     }
     const { engine, cache, tree, locks } = this.ctx;
-    await locks.withTree(async () => {
+    const news = await locks.withTree(async () => {
       // Reads in flight below `id` may hold entries that are gone now: they must not be cached.
       this.ctx.bump();
       const ids = await listAll(engine, id);
-      const known = new Set(ids);
-      if (tree.loaded) tree.subtree(id, known);
-      else for (const key of cache.keys()) if (isWithin(key, id)) known.add(key);
-      for (const entryId of known) {
+      const before = new Set<string>();
+      if (tree.loaded) tree.subtree(id, before);
+      else for (const key of cache.keys()) if (isWithin(key, id)) before.add(key);
+      // Anything unknown to the tree, or a cached entry no longer current, is news; the echo of
+      // our own folder operations (the tree and the cache already right) is not.
+      let changed = !tree.loaded || ids.length !== before.size || ids.some((entryId) => !before.has(entryId));
+      for (const entryId of new Set([...ids, ...before])) {
         const cached = cache.get(entryId);
-        if (cached && !(await stillCurrent(engine, cached))) cache.delete(entryId);
+        if (cached && !(await stillCurrent(engine, cached))) {
+          cache.delete(entryId);
+          changed = true;
+        }
       }
       tree.replaceSubtree(id, ids);
+      return changed;
     });
-    this.ctx.emit({ kind: 'subtree', id, origin: 'outside' });
+    if (news) this.ctx.emit({ kind: 'subtree', id, origin: 'outside' });
   }
 }
