@@ -17,7 +17,8 @@ import {
   type StorageEngine,
   type StoredEntry,
 } from '../engine.js';
-import { copyPlain, readFileIn, revisionOf, statIn, tempName, TEMP_PREFIX, writeNew } from './files.js';
+import { assertTargetFree, copyTree } from './copy.js';
+import { readFileIn, revisionOf, statIn, tempName, TEMP_PREFIX, writeNew } from './files.js';
 import { decodeText, errnoOf, HeldDir, isMissing, openPath, undoCreated, walkTree, type Folder } from './safe-fs.js';
 import { watchTree } from './watch.js';
 
@@ -208,24 +209,6 @@ export class FsEngine implements StorageEngine {
     );
   }
 
-  /** An empty folder at the target is taken over; anything else there refuses. */
-  private async assertTargetFree(parent: HeldDir, name: string): Promise<void> {
-    let target: HeldDir;
-    try {
-      target = (await parent.child(name)).dir;
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') return;
-      if (errnoOf(err) === 'ENOTDIR') throw new StorageError('the target already exists', 'exists');
-      throw err;
-    }
-    try {
-      if ((await target.readdir()).length > 0) throw new StorageError('the target folder already exists', 'exists');
-    } finally {
-      await target.close();
-    }
-    await fs.rmdir(parent.at(name));
-  }
-
   /** The parent folder and own name of a non-root id. */
   private split(id: string): { parent: string[]; name: string } {
     const parts = this.partsOf(id);
@@ -257,7 +240,7 @@ export class FsEngine implements StorageEngine {
     const from = this.split(id);
     const to = this.split(newId);
     await this.withTwo(id, newId, async (fromDir, toDir) => {
-      await this.assertTargetFree(toDir, to.name);
+      await assertTargetFree(toDir, to.name);
       await fs.rename(fromDir.at(from.name), toDir.at(to.name));
       if (this.durable) {
         await fromDir.sync();
@@ -270,13 +253,18 @@ export class FsEngine implements StorageEngine {
     const from = this.split(id);
     const to = this.split(newId);
     await this.withTwo(id, newId, async (fromDir, toDir) => {
-      await this.assertTargetFree(toDir, to.name);
+      await assertTargetFree(toDir, to.name);
       // Build the copy under a hidden name, then rename it into place in one step.
       const staging = tempName('copy');
       try {
         const source = (await fromDir.child(from.name)).dir;
         try {
-          await this.copyTree(source, toDir, staging, id, newId, transform);
+          await copyTree(source, toDir, staging, id, newId, transform, {
+            fileNameOf: (entryId) => this.fileName(this.resolveFormat(entryId)),
+            formatOf: this.resolveFormat,
+            decode: (entryId, text) => this.decode(entryId, this.resolveFormat(entryId), text),
+            durable: this.durable,
+          });
         } finally {
           await source.close();
         }
@@ -287,39 +275,6 @@ export class FsEngine implements StorageEngine {
       }
       if (this.durable) await toDir.sync();
     });
-  }
-
-  private async copyTree(source: HeldDir, targetParent: HeldDir, targetName: string, fromId: string, toId: string, transform: CopyTransform): Promise<void> {
-    const target = (await targetParent.child(targetName, true)).dir;
-    try {
-      const sourceFile = this.fileName(this.resolveFormat(fromId));
-      const targetFormat = this.resolveFormat(toId);
-      for (const dirent of await source.readdir()) {
-        if (dirent.name.startsWith('.') || dirent.isSymbolicLink()) continue;
-        if (dirent.isDirectory()) {
-          const sub = await source.child(dirent.name).catch(() => undefined);
-          if (!sub) continue;
-          try {
-            await this.copyTree(sub.dir, target, dirent.name, `${fromId}/${dirent.name}`, `${toId}/${dirent.name}`, transform);
-          } finally {
-            await sub.dir.close();
-          }
-        } else if (dirent.isFile() && dirent.name === sourceFile) {
-          const file = await readFileIn(source, dirent.name);
-          if (!file) continue;
-          const decoded = decodeText(file.bytes);
-          if (!decoded.valid) throw new StorageError(`entry "${fromId}" is not valid UTF-8; it cannot be copied (it would be rewritten)`, 'not_utf8');
-          const fields = transform(toId, this.decode(fromId, this.resolveFormat(fromId), decoded.text));
-          await writeNew(target, this.fileName(targetFormat), targetFormat.serializer.encode(fields, decoded.text), false, this.durable);
-        } else if (dirent.isFile()) {
-          await copyPlain(source, dirent.name, target, this.durable);
-        }
-      }
-      // The copy becomes visible by one rename; every folder in it must be on disk before that.
-      if (this.durable) await target.sync();
-    } finally {
-      await target.close();
-    }
   }
 
   async remove(id: string): Promise<void> {
