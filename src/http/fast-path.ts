@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cms } from '../core/cms.js';
 import type { FailureBrake } from './auth.js';
 import { decodeLimitsOf, decodePlainQuery } from './body.js';
-import { etagListIncludes } from '../core/store.js';
+import { etagListIncludes } from '../core/store/store.js';
 import { JSON_TYPE } from './reply.js';
 import { corsHeaders } from './cors.js';
 

@@ -9,7 +9,7 @@ import { brotliCompress, constants as zlibConstants, createBrotliCompress, creat
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../core/errors.js';
 import type { FilterResult, Item } from '../core/query/filter.js';
-import { etagListIncludes, hashEtag } from '../core/store.js';
+import { etagListIncludes, hashEtag } from '../core/store/store.js';
 import { chooseEncoding, withVary } from './negotiation.js';
 
 const gzipAsync = promisify(gzip);

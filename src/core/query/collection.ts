@@ -1,5 +1,5 @@
 /** Runs a collection query: find (which entries) → load → filter (which items, in which order). */
-import type { CachedEntry, ContentStore } from '../store.js';
+import type { CachedEntry, ContentStore } from '../store/store.js';
 import type { PlainObject } from '../util.js';
 import { filterCollection, type FilterLimits, type FilterResult, type Item } from './filter.js';
 import { planFind, type FindLimits } from './find.js';
@@ -80,7 +80,7 @@ export async function runCollectionQuery(store: ContentStore, query: CollectionQ
   for (let i = 0; i < candidates.length; i++) {
     const entry = entries[i];
     if (!entry) continue;
-    if (!plan.trivial && !plan.accept({ id: entry.id, depth: candidates[i]!.depth, stat: entry.stat }, entry.id.slice(prefixLength))) continue;
+    if (!plan.trivial && !plan.accept({ id: entry.id, depth: candidates[i]!.depth, meta: entry.meta }, entry.id.slice(prefixLength))) continue;
     accepted.push(entry);
   }
   if (plan.content) {
@@ -93,7 +93,7 @@ export async function runCollectionQuery(store: ContentStore, query: CollectionQ
   }
   if (plan.sort) {
     const { key, descending } = plan.sort;
-    accepted.sort((a, b) => (descending ? b.stat[key] - a.stat[key] : a.stat[key] - b.stat[key]));
+    accepted.sort((a, b) => (descending ? b.meta[key] - a.meta[key] : a.meta[key] - b.meta[key]));
   }
   const items: Item[] = [];
   for (const entry of accepted) {

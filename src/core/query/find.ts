@@ -2,7 +2,7 @@
  * `options[find]`: which entries below an id a collection visits (depth, file date and size,
  * excluded folders, path fragments, raw content) and in which file-time order.
  */
-import type { FileStat } from '../../storage/driver.js';
+import type { Revision } from '../../storage/engine.js';
 import { badRequest } from '../errors.js';
 import { isPlainObject, type PlainObject } from '../util.js';
 import { dateReader, holds, maxDepthOf, parseComparisons, readInteger, readSize, type Comparison } from './comparisons.js';
@@ -12,7 +12,7 @@ import { compileSafeRegex, type SafeRegex } from './regex.js';
 export interface FindCandidate {
   id: string;
   depth: number;
-  stat: FileStat;
+  meta: Revision;
 }
 
 export interface FindPlan {
@@ -93,8 +93,8 @@ export function planFind(find: PlainObject, limits: FindLimits): FindPlan {
 
   const accepts = (candidate: FindCandidate, relativeId: string): boolean => {
     if (!holds(candidate.depth, depth)) return false;
-    if (date && !holds(Math.floor(candidate.stat.mtimeMs / 1000), date)) return false;
-    if (size && !holds(candidate.stat.size, size)) return false;
+    if (date && !holds(Math.floor(candidate.meta.mtimeMs / 1000), date)) return false;
+    if (size && !holds(candidate.meta.size, size)) return false;
     if (exclude.length > 0) {
       const segments = relativeId.split('/');
       for (const excluded of exclude) {

@@ -1,6 +1,6 @@
 /** Entries API (SPEC §3): thin handlers that parse, authenticate and call the entries service. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { CachedEntry } from '../../core/store.js';
+import type { CachedEntry } from '../../core/store/store.js';
 import { ifMatchOf, paramsOf } from '../params.js';
 import type { RouteContext } from './context.js';
 

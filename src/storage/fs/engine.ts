@@ -1,29 +1,34 @@
-/** File-system storage: one folder per entry, one file per folder, atomic replace on every write. */
-import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, promises as fs, type Dirent } from 'node:fs';
+/**
+ * The file engine: one folder per entry, one file per folder, atomic replace on every write.
+ * Folders are held open on the way to a file (safe-fs.ts), so no link leads out of `entries/`.
+ */
+import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { DecodeError, type Fields } from './serializers/index.js';
+import { DecodeError, type Fields } from '../serializers/index.js';
 import {
   StorageError,
+  type ChangeFeed,
   type CopyTransform,
+  type EngineChange,
   type EntryFormat,
-  type FileStat,
   type FormatResolver,
-  type StorageDriver,
-  type StorageWatcher,
+  type Revision,
+  type StorageEngine,
   type StoredEntry,
-} from './driver.js';
+} from '../engine.js';
+import { assertTargetFree, copyTree } from './copy.js';
+import { readFileIn, revisionOf, statIn, tempName, TEMP_PREFIX, writeNew } from './files.js';
 import { decodeText, errnoOf, HeldDir, isMissing, openPath, undoCreated, walkTree, type Folder } from './safe-fs.js';
-import { watchTree } from './fs-watch.js';
+import { watchTree } from './watch.js';
 
-/** Names of our own temporary files and folders; never taken for entries. */
-export const TEMP_PREFIX = '.ft-tmp-';
-export interface DriverLog {
+export { TEMP_PREFIX } from './files.js';
+
+export interface EngineLog {
   warn(obj: object, msg?: string): void;
 }
 
-export interface FsDriverOptions {
+export interface FsEngineOptions {
   /** The entries folder (may be a link, e.g. switched atomically by a deploy: it is followed). */
   root: string;
   resolveFormat: FormatResolver;
@@ -32,30 +37,25 @@ export interface FsDriverOptions {
   /** File operations at once (each holds a few file handles); bounds handle use under any load. */
   maxParallelIo?: number;
   /** Where skipped folders and leftovers are reported. */
-  log?: DriverLog;
+  log?: EngineLog;
 }
 
-/** Temporary names stay short whatever the entry's name, so a long segment still fits NAME_MAX. */
-function tempName(label: string): string {
-  return `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${label.slice(0, 12)}`;
-}
+/** Ids per batch of `list` (the id tree loads in such slices, memory flat). */
+const LIST_BATCH = 1000;
+/** A UTF-16 half without its other half (matched only alone in a u-mode pattern). */
+const LONE_SURROGATE = /\p{Cs}/u;
 
-function toStat(s: import('node:fs').Stats): FileStat {
-  return { mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, atimeMs: s.atimeMs, size: s.size, ino: s.ino };
-}
-
-const READ = fsConstants.O_RDONLY;
-const CREATE = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL;
-
-export class FsDriver implements StorageDriver {
+export class FsEngine implements StorageEngine {
+  readonly kind = 'files';
   readonly location: string;
   private readonly resolveFormat: FormatResolver;
   private readonly durable: boolean;
   private readonly io: LimitFunction;
-  private readonly log: DriverLog | undefined;
+  private readonly log: EngineLog | undefined;
   private created = false;
+  private readonly feeds = new Set<ChangeFeed>();
 
-  constructor(options: FsDriverOptions) {
+  constructor(options: FsEngineOptions) {
     this.location = path.resolve(options.root);
     this.resolveFormat = options.resolveFormat;
     this.durable = options.durable;
@@ -126,38 +126,16 @@ export class FsDriver implements StorageDriver {
     }
   }
 
-  async stat(id: string): Promise<FileStat | undefined> {
+  async revision(id: string): Promise<Revision | undefined> {
     const format = this.resolveFormat(id);
-    return this.orNothing(
-      this.inFolder(this.partsOf(id), async (dir) => {
-        const s = await fs.lstat(dir.at(this.fileName(format)));
-        return s.isFile() ? toStat(s) : undefined;
-      }),
-    );
+    const s = await this.orNothing(this.inFolder(this.partsOf(id), (dir) => statIn(dir, this.fileName(format))));
+    return s ? revisionOf(s) : undefined;
   }
 
-  /** The entry file's bytes and stat, or undefined (missing, a link, not a file). */
-  private async readFileIn(dir: HeldDir, name: string): Promise<{ bytes: Buffer; stat: import('node:fs').Stats } | undefined> {
-    let handle: fs.FileHandle;
-    try {
-      handle = await dir.openFile(name, READ);
-    } catch (err) {
-      if (isMissing(err) || errnoOf(err) === 'ELOOP' || errnoOf(err) === 'EISDIR') return undefined;
-      throw err;
-    }
-    try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) return undefined;
-      return { bytes: await handle.readFile(), stat };
-    } finally {
-      await handle.close();
-    }
-  }
-
-  async readRaw(id: string): Promise<string | undefined> {
+  async readSource(id: string): Promise<{ text: string; extension: string } | undefined> {
     const format = this.resolveFormat(id);
-    const file = await this.orNothing(this.inFolder(this.partsOf(id), (dir) => this.readFileIn(dir, this.fileName(format))));
-    return file ? decodeText(file.bytes).text : undefined;
+    const file = await this.orNothing(this.inFolder(this.partsOf(id), (dir) => readFileIn(dir, this.fileName(format))));
+    return file ? { text: decodeText(file.bytes).text, extension: format.extension } : undefined;
   }
 
   private decode(id: string, format: EntryFormat, text: string): Fields {
@@ -171,22 +149,43 @@ export class FsDriver implements StorageDriver {
 
   async read(id: string): Promise<StoredEntry | undefined> {
     const format = this.resolveFormat(id);
-    const file = await this.orNothing(this.inFolder(this.partsOf(id), (dir) => this.readFileIn(dir, this.fileName(format))));
+    const file = await this.orNothing(this.inFolder(this.partsOf(id), (dir) => readFileIn(dir, this.fileName(format))));
     if (!file) return undefined;
     // Not UTF-8: served as decoded lossily; `write` refuses to replace it.
     const { text } = decodeText(file.bytes);
-    return { id, fields: this.decode(id, format, text), stat: toStat(file.stat) };
+    return { id, fields: this.decode(id, format, text), meta: revisionOf(file.stat) };
   }
 
-  async write(id: string, fields: Fields): Promise<FileStat> {
+  write(id: string, fields: Fields, options: { expected?: string } = {}): Promise<Revision> {
+    const format = this.resolveFormat(id);
+    return this.replace(id, options.expected, (previous) => format.serializer.encode(fields, previous));
+  }
+
+  async writeSource(id: string, text: string, extension: string): Promise<Revision> {
+    const format = this.resolveFormat(id);
+    if (extension !== format.extension) {
+      throw new StorageError(`entry "${id}" is kept in a ".${format.extension}" file, not ".${extension}"`, 'bad_name');
+    }
+    // A lone surrogate has no UTF-8 form: writing it would store something else than was given.
+    if (LONE_SURROGATE.test(text)) throw new StorageError(`the text for entry "${id}" is not valid UTF-8`, 'not_utf8');
+    return this.replace(id, undefined, () => text);
+  }
+
+  /**
+   * Replaces the entry file with `textOf(current text)`, atomically. With `expected`, the file's
+   * revision is compared once more right before the rename (a writer in another process may have
+   * replaced it meanwhile); a different one refuses with 'conflict' and nothing changes.
+   */
+  private replace(id: string, expected: string | undefined, textOf: (previous: string | undefined) => string): Promise<Revision> {
     const parts = this.partsOf(id);
     this.assertNames(parts);
-    const format = this.resolveFormat(id);
-    const name = this.fileName(format);
+    const name = this.fileName(this.resolveFormat(id));
+    const conflict = () => new StorageError(`entry "${id}" was changed meanwhile by another writer`, 'conflict');
     return this.inFolder(
       parts,
       async (dir) => {
-        const current = await this.readFileIn(dir, name);
+        const current = await readFileIn(dir, name);
+        if (expected !== undefined && (!current || revisionOf(current.stat).revision !== expected)) throw conflict();
         let previous: string | undefined;
         if (current) {
           const decoded = decodeText(current.bytes);
@@ -195,48 +194,19 @@ export class FsDriver implements StorageDriver {
           }
           previous = decoded.text;
         }
-        await this.writeNew(dir, name, format.serializer.encode(fields, previous), true);
+        const check =
+          expected === undefined
+            ? undefined
+            : async () => {
+                const now = await statIn(dir, name);
+                if (!now || revisionOf(now).revision !== expected) throw conflict();
+              };
+        await writeNew(dir, name, textOf(previous), true, this.durable, check);
         if (this.durable) await dir.sync();
-        return toStat(await fs.lstat(dir.at(name)));
+        return revisionOf(await fs.lstat(dir.at(name)));
       },
       true,
     );
-  }
-
-  /** Writes `text` as `name` in `dir`: through a temporary file and a rename when `replace`. */
-  private async writeNew(dir: HeldDir, name: string, text: string, replace: boolean): Promise<void> {
-    const target = replace ? tempName(name) : name;
-    try {
-      const handle = await dir.openFile(target, CREATE, 0o644);
-      try {
-        await handle.writeFile(text, 'utf8');
-        if (this.durable) await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      if (replace) await fs.rename(dir.at(target), dir.at(name));
-    } catch (err) {
-      await fs.unlink(dir.at(target)).catch(() => undefined);
-      throw err;
-    }
-  }
-
-  /** An empty folder at the target is taken over; anything else there refuses. */
-  private async assertTargetFree(parent: HeldDir, name: string): Promise<void> {
-    let target: HeldDir;
-    try {
-      target = (await parent.child(name)).dir;
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') return;
-      if (errnoOf(err) === 'ENOTDIR') throw new StorageError('the target already exists', 'exists');
-      throw err;
-    }
-    try {
-      if ((await target.readdir()).length > 0) throw new StorageError('the target folder already exists', 'exists');
-    } finally {
-      await target.close();
-    }
-    await fs.rmdir(parent.at(name));
   }
 
   /** The parent folder and own name of a non-root id. */
@@ -270,7 +240,7 @@ export class FsDriver implements StorageDriver {
     const from = this.split(id);
     const to = this.split(newId);
     await this.withTwo(id, newId, async (fromDir, toDir) => {
-      await this.assertTargetFree(toDir, to.name);
+      await assertTargetFree(toDir, to.name);
       await fs.rename(fromDir.at(from.name), toDir.at(to.name));
       if (this.durable) {
         await fromDir.sync();
@@ -283,13 +253,18 @@ export class FsDriver implements StorageDriver {
     const from = this.split(id);
     const to = this.split(newId);
     await this.withTwo(id, newId, async (fromDir, toDir) => {
-      await this.assertTargetFree(toDir, to.name);
+      await assertTargetFree(toDir, to.name);
       // Build the copy under a hidden name, then rename it into place in one step.
       const staging = tempName('copy');
       try {
         const source = (await fromDir.child(from.name)).dir;
         try {
-          await this.copyTree(source, toDir, staging, id, newId, transform);
+          await copyTree(source, toDir, staging, id, newId, transform, {
+            fileNameOf: (entryId) => this.fileName(this.resolveFormat(entryId)),
+            formatOf: this.resolveFormat,
+            decode: (entryId, text) => this.decode(entryId, this.resolveFormat(entryId), text),
+            durable: this.durable,
+          });
         } finally {
           await source.close();
         }
@@ -300,60 +275,6 @@ export class FsDriver implements StorageDriver {
       }
       if (this.durable) await toDir.sync();
     });
-  }
-
-  private async copyTree(source: HeldDir, targetParent: HeldDir, targetName: string, fromId: string, toId: string, transform: CopyTransform): Promise<void> {
-    const target = (await targetParent.child(targetName, true)).dir;
-    try {
-      const sourceFile = this.fileName(this.resolveFormat(fromId));
-      const targetFormat = this.resolveFormat(toId);
-      for (const dirent of await source.readdir()) {
-        if (dirent.name.startsWith('.') || dirent.isSymbolicLink()) continue;
-        if (dirent.isDirectory()) {
-          const sub = await source.child(dirent.name).catch(() => undefined);
-          if (!sub) continue;
-          try {
-            await this.copyTree(sub.dir, target, dirent.name, `${fromId}/${dirent.name}`, `${toId}/${dirent.name}`, transform);
-          } finally {
-            await sub.dir.close();
-          }
-        } else if (dirent.isFile() && dirent.name === sourceFile) {
-          const file = await this.readFileIn(source, dirent.name);
-          if (!file) continue;
-          const decoded = decodeText(file.bytes);
-          if (!decoded.valid) throw new StorageError(`entry "${fromId}" is not valid UTF-8; it cannot be copied (it would be rewritten)`, 'not_utf8');
-          const fields = transform(toId, this.decode(fromId, this.resolveFormat(fromId), decoded.text));
-          await this.writeNew(target, this.fileName(targetFormat), targetFormat.serializer.encode(fields, decoded.text), false);
-        } else if (dirent.isFile()) {
-          await this.copyPlain(source, dirent.name, target);
-        }
-      }
-      // The copy becomes visible by one rename; every folder in it must be on disk before that.
-      if (this.durable) await target.sync();
-    } finally {
-      await target.close();
-    }
-  }
-
-  /** Copies a plain file (attachments) opened without following links. */
-  private async copyPlain(source: HeldDir, name: string, target: HeldDir): Promise<void> {
-    const handle = await source.openFile(name, READ).catch(() => undefined);
-    if (!handle) return;
-    try {
-      // Through the held file itself, so a link swapped in meanwhile is not what gets copied.
-      const from = process.platform === 'linux' ? `/proc/self/fd/${handle.fd}` : source.at(name);
-      await fs.copyFile(from, target.at(name), fsConstants.COPYFILE_EXCL);
-    } finally {
-      await handle.close();
-    }
-    if (this.durable) {
-      const copied = await target.openFile(name, READ);
-      try {
-        await copied.sync();
-      } finally {
-        await copied.close();
-      }
-    }
   }
 
   async remove(id: string): Promise<void> {
@@ -373,19 +294,34 @@ export class FsDriver implements StorageDriver {
     });
   }
 
-  async recover(): Promise<number> {
-    const leftovers: Folder[] = [];
-    await this.walk({ parts: [], id: '' }, ({ parts }, dirents) => {
+  async open(): Promise<{ recovered: number }> {
+    return { recovered: await this.recover() };
+  }
+
+  /** Stops the change feeds and waits for the file operations in flight. */
+  async close(): Promise<void> {
+    for (const feed of [...this.feeds]) await feed.close();
+    // Bounded by the operations already queued: nothing new is started by the engine itself.
+    while (this.io.activeCount + this.io.pendingCount > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
+  /** Removes what an interrupted write left behind (temporary files); never fails on a leftover it cannot remove (logs it). */
+  private async recover(): Promise<number> {
+    let removed = 0;
+    const leftovers = this.walk<string[]>({ parts: [], id: '' }, ({ parts }, dirents) => {
       const next: Folder[] = [];
+      const found: string[][] = [];
       for (const dirent of dirents) {
         // Left behind by a crash mid-write: never an entry, safe to remove.
-        if (dirent.name.startsWith(TEMP_PREFIX)) leftovers.push({ parts: [...parts, dirent.name], id: '' });
+        if (dirent.name.startsWith(TEMP_PREFIX)) found.push([...parts, dirent.name]);
         else if (dirent.isDirectory() && !dirent.name.startsWith('.')) next.push({ parts: [...parts, dirent.name], id: '' });
       }
-      return next;
+      return { next, found };
     });
-    let removed = 0;
-    for (const { parts } of leftovers) {
+    // Collected first: removing while the walk runs would change the folders it reads.
+    const all: string[][] = [];
+    for await (const batch of leftovers) all.push(...batch);
+    for (const parts of all) {
       try {
         await this.inFolder(parts.slice(0, -1), (dir) => dir.removeTree(parts[parts.length - 1]!));
         removed++;
@@ -396,7 +332,7 @@ export class FsDriver implements StorageDriver {
     return removed;
   }
 
-  private async walk(start: Folder, visit: (folder: Folder, dirents: Dirent[]) => Folder[]): Promise<void> {
+  private async *walk<T>(start: Folder, visit: (folder: Folder, dirents: Dirent[]) => { next: Folder[]; found: T[] }): AsyncGenerator<T[]> {
     const root = await this.io(() => this.openRoot());
     let realRoot: string;
     try {
@@ -404,29 +340,55 @@ export class FsDriver implements StorageDriver {
     } finally {
       await root.close();
     }
-    await walkTree(realRoot, start, this.io, visit, (folder, err) =>
-      this.log?.warn({ folder: path.join(this.location, ...folder.parts), err: (err as Error).message }, 'folder cannot be read; skipped'),
+    yield* walkTree(
+      realRoot,
+      start,
+      this.io,
+      visit,
+      (folder, err) => this.log?.warn({ folder: path.join(this.location, ...folder.parts), err: (err as Error).message }, 'folder cannot be read; skipped'),
+      LIST_BATCH,
     );
   }
 
-  async scan(under = ''): Promise<string[]> {
-    const ids: string[] = [];
-    await this.walk({ parts: this.partsOf(under), id: under }, ({ parts, id }, dirents) => {
+  list(under = ''): AsyncIterable<string[]> {
+    return this.walk<string>({ parts: this.partsOf(under), id: under }, ({ parts, id }, dirents) => {
+      const found: string[] = [];
       if (id !== '') {
         const expected = this.fileName(this.resolveFormat(id));
-        if (dirents.some((d) => d.isFile() && d.name === expected)) ids.push(id);
+        if (dirents.some((d) => d.isFile() && d.name === expected)) found.push(id);
       }
       const next: Folder[] = [];
       for (const dirent of dirents) {
         if (dirent.name.startsWith('.') || !dirent.isDirectory()) continue;
         next.push({ parts: [...parts, dirent.name], id: id === '' ? dirent.name : `${id}/${dirent.name}` });
       }
-      return next;
+      return { next, found };
     });
-    return ids;
   }
 
-  idOfPath(relativePath: string): { id: string; entryFile: boolean } | undefined {
+  async children(id: string): Promise<string[]> {
+    const parts = this.partsOf(id);
+    const names = await this.orNothing(
+      this.inFolder(parts, async (dir) =>
+        (await dir.readdir()).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name),
+      ),
+    );
+    const out: string[] = [];
+    for (const name of names ?? []) {
+      const child = id === '' ? name : `${id}/${name}`;
+      // A folder counts once it holds an entry at any depth (the first batch tells).
+      for await (const batch of this.list(child)) {
+        if (batch.length > 0) {
+          out.push(child);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The id a watcher's path touches, and whether it is that entry's own file (else a folder or another file). */
+  private idOfPath(relativePath: string): { id: string; entryFile: boolean } | undefined {
     const parts = relativePath.split(path.sep).filter((p) => p !== '');
     // Hidden names and our own temporary files: the final rename reports the entry file itself.
     if (parts.some((p) => p.startsWith('.'))) return undefined;
@@ -437,8 +399,35 @@ export class FsDriver implements StorageDriver {
     return { id: parts.join('/'), entryFile: false };
   }
 
-  /** See fs-watch.ts: one watch per folder, re-attached when a folder (or the entries folder) is replaced. */
-  watch(listener: (relativePath: string) => void, onError: (err: Error) => void): Promise<StorageWatcher> {
-    return watchTree(this.location, listener, onError);
+  /** The change a watcher's path means for the core ('' is the entries folder itself: replaced). */
+  changeOfPath(relativePath: string): EngineChange | undefined {
+    const target = this.idOfPath(relativePath);
+    if (!target) return undefined;
+    if (target.id === '') return { kind: 'resync' };
+    return target.entryFile ? { kind: 'entry', id: target.id } : { kind: 'subtree', id: target.id };
+  }
+
+  /** See watch.ts: one watch per folder, re-attached when a folder (or the entries folder) is replaced. */
+  async changes(listener: (change: EngineChange) => void, onError: (err: Error) => void): Promise<ChangeFeed> {
+    const watcher = await watchTree(
+      this.location,
+      (relativePath) => {
+        const change = this.changeOfPath(relativePath);
+        if (change) listener(change);
+      },
+      (err) => {
+        // Events may have been missed: everything cached must be checked again.
+        listener({ kind: 'resync' });
+        onError(err);
+      },
+    );
+    const feed: ChangeFeed = {
+      close: () => {
+        this.feeds.delete(feed);
+        watcher.close();
+      },
+    };
+    this.feeds.add(feed);
+    return feed;
   }
 }
