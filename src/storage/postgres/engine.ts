@@ -387,20 +387,20 @@ export class PgEngine implements StorageEngine {
 
   async children(id: string): Promise<string[]> {
     const prefix = id === '' ? '' : `${id}/`;
-    const upper = id === '' ? '' : 'AND id < $2';
-    // A loose index scan: jump from one child's subtree to the next, so each child costs two
-    // index probes however many entries lie below it, and folders without an entry file count.
-    // In "C" order a segment s's subtree ("p/s/…") lies between "p/s" + any byte below '/' and "p/s0".
+    const key = (text: string) => text.replaceAll('/', '\u0001');
+    const upper = id === '' ? '' : 'AND tree_key < $2';
+    // A loose index scan over the tree key: from one child jump past its whole subtree to the next
+    // child, so each child costs one index probe however many entries lie below it, and folders
+    // without an entry file count too.
     const { rows } = await this.query<{ s: string }>(
       `WITH RECURSIVE seg(s) AS (
-         SELECT split_part(substr(m, length($1::text) + 1), '/', 1) FROM (SELECT min(id) AS m FROM ${this.table} WHERE id >= $1 ${upper}) f WHERE m IS NOT NULL
+         SELECT split_part(substr(m, length($1::text) + 1), chr(1), 1) FROM (SELECT min(tree_key) AS m FROM ${this.table} WHERE tree_key >= $1 ${upper}) f WHERE m IS NOT NULL
          UNION ALL
-         SELECT split_part(substr(n.m, length($1::text) + 1), '/', 1) FROM seg, LATERAL (SELECT COALESCE(
-           (SELECT min(id) FROM ${this.table} WHERE id > $1::text || seg.s AND id < $1::text || seg.s || '/'),
-           (SELECT min(id) FROM ${this.table} WHERE id >= $1::text || seg.s || '0' ${upper})) AS m) n
+         SELECT split_part(substr(n.m, length($1::text) + 1), chr(1), 1) FROM seg,
+           LATERAL (SELECT min(tree_key) AS m FROM ${this.table} WHERE tree_key >= $1::text || seg.s || chr(2) ${upper}) n
          WHERE n.m IS NOT NULL)
        SELECT s FROM seg`,
-      id === '' ? [prefix] : [prefix, `${id}0`],
+      id === '' ? [''] : [key(prefix), key(`${id}\u0002`)],
     );
     return rows.map((row) => prefix + row.s);
   }

@@ -32,9 +32,12 @@ export const MIGRATIONS: readonly Migration[] = [
         revision bigint NOT NULL DEFAULT nextval('$S.flextype_revision_seq'),
         created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
         updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-        size integer NOT NULL
+        size integer NOT NULL,
+        -- The id with '/' as chr(1), below every character of a segment: in this key's order a
+        -- folder's subtree directly follows its own name, so children() can skip whole subtrees.
+        tree_key text COLLATE "C" GENERATED ALWAYS AS (replace(id, '/', chr(1))) STORED
       );
-      CREATE INDEX flextype_entries_parent ON $S.flextype_entries (parent);
+      CREATE INDEX flextype_entries_tree ON $S.flextype_entries (tree_key);
       -- Push-down must decline where some entry's fields are not in jsonb: this finds them at once.
       CREATE INDEX flextype_entries_inexact ON $S.flextype_entries (id) WHERE fields IS NULL;
     `,

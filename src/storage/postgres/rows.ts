@@ -15,7 +15,8 @@ export function idParts(id: string, resolveFormat: FormatResolver): string[] {
   const parts = id.split('/');
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
-    if (part === '' || part === '.' || part === '..') throw new StorageError(`id "${id}" has an empty or dot segment`, 'bad_name');
+    // chr(1) stands for '/' in the tree key (see the migrations).
+    if (part === '' || part === '.' || part === '..' || part.includes('\u0001')) throw new StorageError(`id "${id}" has an empty or dot segment or a U+0001 character`, 'bad_name');
     const parentId = parts.slice(0, i).join('/');
     const format = resolveFormat(parentId);
     const fileName = format.extension ? `${format.filename}.${format.extension}` : format.filename;
