@@ -87,6 +87,5 @@ export function describePg(name: string, fn: () => void): void {
     });
     return;
   }
-  process.stderr.write(`# ${name}: ${message}\n`);
   describe(name, { skip: message }, fn);
 }
