@@ -23,6 +23,7 @@ import { startFeed } from './feed.js';
 import { applyMigrations } from './migrations.js';
 import { asStorageError, channelOf, quoteSchema, redactUrl, sqlStateOf, UNIQUE_VIOLATION } from './sql.js';
 import { exactJson, idParts, parentOf, subtreeBounds } from './rows.js';
+import { childrenOf, listIds } from './tree.js';
 
 export interface PgEngineLog {
   warn(obj: object, msg?: string): void;
@@ -43,8 +44,6 @@ export interface PgEngineOptions {
   connectTimeoutMs?: number;
 }
 
-/** Entries listed per batch by `list`. */
-const LIST_BATCH = 1000;
 /** Rows copied per statement by `copy`. */
 const COPY_BATCH = 200;
 /** Optimistic writes without `expected` retry this often when other writers keep winning. */
@@ -385,41 +384,12 @@ export class PgEngine implements StorageEngine {
     });
   }
 
-  async children(id: string): Promise<string[]> {
-    const prefix = id === '' ? '' : `${id}/`;
-    const key = (text: string) => text.replaceAll('/', '\u0001');
-    const upper = id === '' ? '' : 'AND tree_key < $2';
-    // A loose index scan over the tree key: from one child jump past its whole subtree to the next
-    // child, so each child costs one index probe however many entries lie below it, and folders
-    // without an entry file count too.
-    const { rows } = await this.query<{ s: string }>(
-      `WITH RECURSIVE seg(s) AS (
-         SELECT split_part(substr(m, length($1::text) + 1), chr(1), 1) FROM (SELECT min(tree_key) AS m FROM ${this.table} WHERE tree_key >= $1 ${upper}) f WHERE m IS NOT NULL
-         UNION ALL
-         SELECT split_part(substr(n.m, length($1::text) + 1), chr(1), 1) FROM seg,
-           LATERAL (SELECT min(tree_key) AS m FROM ${this.table} WHERE tree_key >= $1::text || seg.s || chr(2) ${upper}) n
-         WHERE n.m IS NOT NULL)
-       SELECT s FROM seg`,
-      id === '' ? [''] : [key(prefix), key(`${id}\u0002`)],
-    );
-    return rows.map((row) => prefix + row.s);
+  children(id: string): Promise<string[]> {
+    return childrenOf((sql, values) => this.query(sql, values), this.table, id);
   }
 
-  async *list(under = ''): AsyncIterable<string[]> {
-    const bounds = under === '' ? undefined : subtreeBounds(under);
-    let last = '';
-    for (;;) {
-      const { rows } = bounds
-        ? await this.query<{ id: string }>(
-            `SELECT id FROM ${this.table} WHERE (id = $1 OR (id >= $2 AND id < $3)) AND id > $4 ORDER BY id LIMIT ${LIST_BATCH}`,
-            [under, bounds.lo, bounds.hi, last],
-          )
-        : await this.query<{ id: string }>(`SELECT id FROM ${this.table} WHERE id > $1 ORDER BY id LIMIT ${LIST_BATCH}`, [last]);
-      if (rows.length === 0) return;
-      yield rows.map((row) => row.id);
-      if (rows.length < LIST_BATCH) return;
-      last = rows[rows.length - 1]!.id;
-    }
+  list(under = ''): AsyncIterable<string[]> {
+    return listIds((sql, values) => this.query(sql, values), this.table, under);
   }
 
   async changes(listener: (change: EngineChange) => void, _onError: (err: Error) => void): Promise<ChangeFeed> {
