@@ -3,10 +3,10 @@ import { storageConformance } from '../src/storage/conformance.js';
 import type { StorageEngine } from '../src/storage/engine.js';
 import { PgEngine } from '../src/storage/postgres/engine.js';
 import { describePg, withSchema } from './pg-helpers.js';
-// import { mkdtempSync, rmSync } from 'node:fs';
-// import os from 'node:os';
-// import path from 'node:path';
-// import { FsEngine } from '../src/storage/fs/engine.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FsEngine } from '../src/storage/fs/engine.js';
 
 describePg('PostgreSQL engine', () => {
   storageConformance('postgres', async (resolveFormat) => {
@@ -29,22 +29,22 @@ describePg('PostgreSQL engine', () => {
   });
 });
 
-// The file engine, over a temp folder (enabled when src/storage/fs/engine.ts is merged):
-// storageConformance('files', async (resolveFormat) => {
-//   const root = mkdtempSync(path.join(os.tmpdir(), 'flextype-conformance-'));
-//   const opened: StorageEngine[] = [];
-//   const make = async () => {
-//     const engine = new FsEngine({ root, resolveFormat, durable: false, maxParallelIo: 16 });
-//     await engine.open();
-//     opened.push(engine);
-//     return engine;
-//   };
-//   return {
-//     engine: await make(),
-//     another: make,
-//     async cleanup() {
-//       await Promise.all(opened.map((engine) => engine.close()));
-//       rmSync(root, { recursive: true, force: true });
-//     },
-//   };
-// });
+// The file engine, over a temp folder; `another` is a second engine on the same folder (its writes are edits on disk).
+storageConformance('files', async (resolveFormat) => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'flextype-conformance-'));
+  const opened: StorageEngine[] = [];
+  const make = async () => {
+    const engine = new FsEngine({ root, resolveFormat, durable: false, maxParallelIo: 16 });
+    await engine.open();
+    opened.push(engine);
+    return engine;
+  };
+  return {
+    engine: await make(),
+    another: make,
+    async cleanup() {
+      await Promise.all(opened.map((engine) => engine.close()));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+});

@@ -54,6 +54,8 @@ export class FsEngine implements StorageEngine {
   private readonly log: EngineLog | undefined;
   private created = false;
   private readonly feeds = new Set<ChangeFeed>();
+  /** The write in flight per id (see `replace`). */
+  private readonly replacing = new Map<string, Promise<void>>();
 
   constructor(options: FsEngineOptions) {
     this.location = path.resolve(options.root);
@@ -176,7 +178,23 @@ export class FsEngine implements StorageEngine {
    * revision is compared once more right before the rename (a writer in another process may have
    * replaced it meanwhile); a different one refuses with 'conflict' and nothing changes.
    */
-  private replace(id: string, expected: string | undefined, textOf: (previous: string | undefined) => string): Promise<Revision> {
+  private async replace(id: string, expected: string | undefined, textOf: (previous: string | undefined) => string): Promise<Revision> {
+    // One write per id at a time in this process: the revision check and the rename are two
+    // steps, and two writers expecting the same revision must not both pass between them.
+    const before = this.replacing.get(id);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    this.replacing.set(id, mine);
+    try {
+      if (before) await before;
+      return await this.replaceNow(id, expected, textOf);
+    } finally {
+      release();
+      if (this.replacing.get(id) === mine) this.replacing.delete(id);
+    }
+  }
+
+  private replaceNow(id: string, expected: string | undefined, textOf: (previous: string | undefined) => string): Promise<Revision> {
     const parts = this.partsOf(id);
     this.assertNames(parts);
     const name = this.fileName(this.resolveFormat(id));
@@ -209,6 +227,16 @@ export class FsEngine implements StorageEngine {
     );
   }
 
+  /** A child folder that must exist: its absence is the caller's 'missing', not an I/O failure. */
+  private async existingChild(dir: HeldDir, name: string, id: string): ReturnType<HeldDir['child']> {
+    try {
+      return await dir.child(name);
+    } catch (err) {
+      if (isMissing(err)) throw new StorageError(`entry "${id}" does not exist`, 'missing');
+      throw err;
+    }
+  }
+
   /** The parent folder and own name of a non-root id. */
   private split(id: string): { parent: string[]; name: string } {
     const parts = this.partsOf(id);
@@ -222,7 +250,7 @@ export class FsEngine implements StorageEngine {
     this.assertNames(this.partsOf(newId));
     return this.inFolder(from.parent, async (fromDir, root) => {
       // The source must be a real folder (never a link) before anything is touched.
-      await (await fromDir.child(from.name)).dir.close();
+      await (await this.existingChild(fromDir, from.name, id)).dir.close();
       const { dir: toDir, created } = await openPath(root, to.parent, true);
       try {
         return await fn(fromDir, toDir, root);
@@ -280,7 +308,7 @@ export class FsEngine implements StorageEngine {
   async remove(id: string): Promise<void> {
     const { parent, name } = this.split(id);
     await this.inFolder(parent, async (dir) => {
-      await (await dir.child(name)).dir.close();
+      await (await this.existingChild(dir, name, id)).dir.close();
       // Rename first so the entry and its children vanish in one step (the commit point): a
       // failure before it leaves the tree as it was; after it, what cannot be erased stays hidden.
       const trash = tempName('deleted');
