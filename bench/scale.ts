@@ -22,6 +22,7 @@
  *        --connections 10  load concurrency              --index-cap S      cap per start (s) to "indexed"
  *        --timeout S       the whole run                  --out FILE         (bench/results/scale-latest.md)
  *        --server-node-args "..."  extra node flags for the server (e.g. --cpu-prof)   --keep
+ *        --generate DIR    only write the project (one size) into the new folder DIR, and stop
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
@@ -102,11 +103,13 @@ function readConfig(argv: string[]) {
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
       'server-node-args': { type: 'string' },
+      generate: { type: 'string' },
     },
   });
   const sizes = (values.scale === undefined || values.scale === '' ? '100k,1m' : values.scale).split(',').map(sizeOf);
   const baseline = Math.floor(positive(values.baseline, 1000, '--baseline', true));
   const largest = Math.max(...sizes);
+  const indexCap = { indexCapSec: values['index-cap'] ? positive(values['index-cap'], 0, '--index-cap') : undefined };
   return {
     sizes,
     baseline,
@@ -118,12 +121,18 @@ function readConfig(argv: string[]) {
     queryRequests: Math.floor(positive(values['query-requests'], 200, '--query-requests')),
     queryCapSec: positive(values['query-cap'], 60, '--query-cap'),
     /** Per server start, to "fully indexed": long enough for today's 1M preload to show its fate. */
-    indexCapSec: values['index-cap'] ? positive(values['index-cap'], 0, '--index-cap') : undefined,
-    // 1M alone: about 19 minutes at most, clean-up included.
-    timeoutSec: positive(values.timeout, 60 + sizes.reduce((sum, n) => sum + 60 + n * 0.00105, 0) + (baseline > 0 ? 60 : 0), '--timeout'),
+    indexCapSec: indexCap.indexCapSec,
+    // Both starts' caps, generating and removing, the load phases: 1M alone is at most 20 minutes.
+    timeoutSec: positive(
+      values.timeout,
+      120 + (baseline > 0 ? 60 : 0) + sizes.reduce((sum, n) => sum + (indexCapFor(indexCap, n, false) + indexCapFor(indexCap, n, true)) / 1000 + n * 0.0003 + 120, 0),
+      '--timeout',
+    ),
     out: path.resolve(values.out ?? path.join(REPO_ROOT, 'bench', 'results', 'scale-latest.md')),
     keep: values.keep,
     serverNodeArgs: (values['server-node-args'] ?? '').split(/\s+/).filter(Boolean),
+    /** Only write the project of the (one) size into this new folder, keep it, and stop. */
+    generateInto: values.generate,
     largest,
   };
 }
@@ -317,9 +326,15 @@ function baseDir(config: Config, size: number): string {
 }
 
 /** Writes the project, 128 files at a time; returns its folder. */
-async function generate(config: Config, size: number): Promise<string> {
-  const dir = mkdtempSync(path.join(baseDir(config, size), `flextype-scale-${size}-`));
-  tempDirs.add(dir);
+async function generate(config: Config, size: number, into?: string): Promise<string> {
+  let dir: string;
+  if (into) {
+    mkdirSync(into, { recursive: false });
+    dir = into;
+  } else {
+    dir = mkdtempSync(path.join(baseDir(config, size), `flextype-scale-${size}-`));
+    tempDirs.add(dir);
+  }
   const items = path.join(dir, 'entries', 'items');
   mkdirSync(items, { recursive: true });
   writeFileSync(path.join(items, 'entry.md'), `---\ntitle: Items\ndescription: ${size} generated entries\n---\n`);
@@ -493,12 +508,11 @@ async function sequential(url: string, count: number, capSec: number, server: Sp
   return { latencies, last };
 }
 
-/** Default cap per server start, to "fully indexed". */
-function indexCapFor(config: Config, size: number, warm: boolean): number {
+/** Default cap per server start, to "fully indexed" (main takes 50 s to its first answer at 100k on a busy machine). */
+function indexCapFor(config: { indexCapSec?: number }, size: number, warm: boolean): number {
   if (config.indexCapSec !== undefined) return config.indexCapSec * 1000;
   // 1M: 6 min cold, 4 min warm (main dies after 7.4 min; the target is 120 s / 30 s).
-  const s = Math.max(60, size * (warm ? 0.00024 : 0.00036));
-  return s * 1000;
+  return Math.max(180, size * (warm ? 0.00024 : 0.00036)) * 1000;
 }
 
 async function measureSize(config: Config, size: number, isBaseline: boolean, keepServer?: (stop: () => Promise<void>) => void): Promise<SizeResult> {
@@ -703,6 +717,16 @@ export async function runScale(argv: string[]): Promise<number> {
       cleanup();
       process.exit(130);
     });
+  }
+  if (config.generateInto) {
+    if (config.sizes.length !== 1) {
+      process.stderr.write('[scale] --generate takes one size (--scale N)\n');
+      return 2;
+    }
+    const t = performance.now();
+    await generate(config, config.sizes[0]!, path.resolve(config.generateInto));
+    log(`${config.sizes[0]} entries written to ${config.generateInto} in ${((performance.now() - t) / 1000).toFixed(1)} s (kept)`);
+    return 0;
   }
   deadline = Date.now() + config.timeoutSec * 1000;
   // Past the deadline plus a grace for the clean-up, stop hard.
