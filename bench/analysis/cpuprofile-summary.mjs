@@ -1,5 +1,5 @@
 // Summarizes a V8 .cpuprofile (node --cpu-prof): self time by function and by package/file, and
-// inclusive time of chosen frames.   node bench/analysis/cpuprofile-summary.mjs FILE [top N] [from ms] [to ms]
+// inclusive time of chosen frames.   node bench/analysis/cpuprofile-summary.mjs FILE [top N] [from s] [to s]
 import { readFileSync } from 'node:fs';
 
 const [file, topArg, fromArg, toArg] = process.argv.slice(2);
@@ -11,8 +11,8 @@ for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n
 // Sample time: timeDeltas[i] is the time before sample i.
 const self = new Map();
 let t = profile.startTime;
-const from = fromArg ? profile.startTime + Number(fromArg) * 1000 : -Infinity;
-const to = toArg ? profile.startTime + Number(toArg) * 1000 : Infinity;
+const from = fromArg ? profile.startTime + Number(fromArg) * 1e6 : -Infinity;
+const to = toArg ? profile.startTime + Number(toArg) * 1e6 : Infinity;
 let total = 0;
 const inclusive = new Map();
 for (let i = 0; i < profile.samples.length; i++) {
