@@ -23,6 +23,7 @@
  *        --timeout S       the whole run                  --out FILE         (bench/results/scale-latest.md)
  *        --server-node-args "..."  extra node flags for the server (e.g. --cpu-prof)   --keep
  *        --generate DIR    only write the project (one size) into the new folder DIR, and stop
+ *        --reuse DIR       keep projects in DIR/<size>: generated on the first run, reused after
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
@@ -104,6 +105,7 @@ function readConfig(argv: string[]) {
       keep: { type: 'boolean', default: false },
       'server-node-args': { type: 'string' },
       generate: { type: 'string' },
+      reuse: { type: 'string' },
     },
   });
   const sizes = (values.scale === undefined || values.scale === '' ? '100k,1m' : values.scale).split(',').map(sizeOf);
@@ -133,6 +135,8 @@ function readConfig(argv: string[]) {
     serverNodeArgs: (values['server-node-args'] ?? '').split(/\s+/).filter(Boolean),
     /** Only write the project of the (one) size into this new folder, keep it, and stop. */
     generateInto: values.generate,
+    /** Projects live in REUSE/<size> and are kept: generated there once, then reused by later runs. */
+    reuse: values.reuse ? path.resolve(values.reuse) : undefined,
     largest,
   };
 }
@@ -518,7 +522,19 @@ function indexCapFor(config: { indexCapSec?: number }, size: number, warm: boole
 async function measureSize(config: Config, size: number, isBaseline: boolean, keepServer?: (stop: () => Promise<void>) => void): Promise<SizeResult> {
   const t = performance.now();
   log(`${size}: generating`);
-  const projectDir = await generate(config, size);
+  const reused = config.reuse ? path.join(config.reuse, String(size)) : undefined;
+  const stamp = reused ? path.join(reused, 'bench-generated.json') : undefined;
+  let projectDir: string;
+  if (reused && existsSync(stamp!) && readFileSync(stamp!, 'utf8') === JSON.stringify({ size, seed: config.seed })) projectDir = reused;
+  else {
+    if (reused) {
+      // Missing, or left half-written by an interrupted run.
+      rmSync(reused, { recursive: true, force: true });
+      mkdirSync(config.reuse!, { recursive: true });
+    }
+    projectDir = await generate(config, size, reused);
+    if (stamp) writeFileSync(stamp, JSON.stringify({ size, seed: config.seed }));
+  }
   const result: SizeResult = { size, location: path.dirname(projectDir), generateMs: performance.now() - t, cold: {}, problems: [] };
   log(`${size}: generated in ${(result.generateMs / 1000).toFixed(1)} s in ${result.location}`);
   let kept = false;
@@ -605,6 +621,14 @@ async function measureSize(config: Config, size: number, isBaseline: boolean, ke
 }
 
 async function removeProject(config: Config, size: number, projectDir: string): Promise<void> {
+  if (config.reuse) {
+    // Kept for the next run; only what the write phases added goes (updates stay: same cost).
+    const items = path.join(projectDir, 'entries', 'items');
+    const { readdir } = await import('node:fs/promises');
+    for (const name of await readdir(items)) if (name.startsWith('bench-new-')) await rm(path.join(items, name), { recursive: true, force: true });
+    log(`${size}: kept ${projectDir} (--reuse)`);
+    return;
+  }
   {
     if (!config.keep) {
       const c = performance.now();
@@ -662,8 +686,9 @@ function render(config: Config, results: SizeResult[], run: { seconds: number; l
   if (problems.length) out.push('Problems:', '', ...problems, '');
   out.push(
     '"Fully indexed" is the server\'s log line saying so when it prints one, else the moment its CPU went quiet (≤ 3 % of a core for 2 s) ' +
-      'after answering the first collection query. "Warm restart" is a second start on the same files. Ratios (×) are against the ' +
-      `${fmt(config.baseline)}-entry project measured in the same run. Latencies of the sequential queries are measured by the benchmark process (one keep-alive connection).`,
+      'after answering the first collection query. "Warm restart" is a second start on the same files. ' +
+      (config.baseline > 0 ? `Ratios (×) are against the ${fmt(config.baseline)}-entry project measured in the same run. ` : '') +
+      `Latencies of the sequential queries are measured by the benchmark process (one keep-alive connection).`,
     '',
   );
   // The issue's targets.
