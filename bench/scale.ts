@@ -503,7 +503,12 @@ async function sequential(url: string, count: number, capSec: number, server: Sp
   let last: Answer | undefined;
   while (latencies.length < count && Date.now() < end) {
     const res = await request(url, Math.max(1, end - Date.now()));
-    if (!res) return { latencies, last, problem: alive(server) ? 'a request timed out at the cap' : `server died${deathOf(server)}` };
+    if (!res && alive(server) && Date.now() >= end - 5) {
+      // The time cap, not a failure: the requests that finished are the result.
+      latencies.sort((a, b) => a - b);
+      return { latencies, last, problem: latencies.length === 0 ? `no answer within the ${capSec} s cap` : undefined };
+    }
+    if (!res) return { latencies, last, problem: alive(server) ? 'a request failed' : `server died${deathOf(server)}` };
     if (res.status !== 200) return { latencies, last, problem: `status ${res.status}: ${res.body.toString('utf8').slice(0, 200)}` };
     latencies.push(res.ms);
     last = res;
@@ -677,7 +682,7 @@ function render(config: Config, results: SizeResult[], run: { seconds: number; l
   if (cols.some((r) => r.baselineGetOne)) row(`… the ${fmt(config.baseline)}-entry GET, measured right after`, (r) => (r.baselineGetOne ? fmt(r.baselineGetOne.requestsPerSec) : '—'));
   row('GET one entry p50 / p99 ms', (r) => (r.getOne ? `${fmt(r.getOne.p50, 2)} / ${fmt(r.getOne.p99, 2)}` : 'n/a'));
   row('where tag=news + sort rating DESC + limit 10: p50 ms', (r) => `${fmt(r.top10?.p50, 1)}${r === base ? '' : ratio(r.top10?.p50, base?.top10?.p50)}`);
-  row('… p99 ms (requests)', (r) => (r.top10 ? `${fmt(r.top10.p99, 1)} (${r.top10.count})${r.top10.problem ? ` **${r.top10.problem}**` : ''}` : 'n/a'));
+  row(`… p99 ms (requests answered, of at most ${config.queryRequests} in ${config.queryCapSec} s)`, (r) => (r.top10 ? `${fmt(r.top10.p99, 1)} (${r.top10.count})${r.top10.problem ? ` **${r.top10.problem}**` : ''}` : 'n/a'));
   row('X-Total-Count of a where over all: first / p50 ms', (r) => (r.total ? `${fmt(r.total.ms, 1)} / ${fmt(r.total.p50, 1)} (count ${r.total.count})${r.total.problem ? ` **${r.total.problem}**` : ''}` : 'n/a'));
   row(`POST create req/s (${config.connections} conns, durable)`, (r) => (r.size === config.baseline ? '—' : fmt(r.create?.requestsPerSec)));
   row(`PATCH update req/s (${config.connections} conns, durable)`, (r) => (r.size === config.baseline ? '—' : fmt(r.update?.requestsPerSec)));
