@@ -27,7 +27,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { mkdir, writeFile, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -343,19 +343,25 @@ async function generate(config: Config, size: number, into?: string): Promise<st
   mkdirSync(items, { recursive: true });
   writeFileSync(path.join(items, 'entry.md'), `---\ntitle: Items\ndescription: ${size} generated entries\n---\n`);
   const random = rng(config.seed * 1_000_003 + size);
-  let next = 1;
-  const worker = async () => {
-    while (next <= size) {
-      const i = next++;
-      // Drawn right after taking i, before any await: the content depends only on (seed, size, i).
-      const text = entryText(i, random);
-      const folder = path.join(items, idOf(i));
-      await mkdir(folder);
-      await writeFile(path.join(folder, 'entry.md'), text);
-    }
-  };
-  await Promise.all(Array.from({ length: 128 }, worker));
+  // Synchronous calls: on a busy 2-core machine a promise per file costs several times the CPU of
+  // the system call itself (see bench/analysis/read-cost.mjs). Yields now and then for the sampler.
+  for (let i = 1; i <= size; i++) {
+    const folder = path.join(items, idOf(i));
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, 'entry.md'), entryText(i, random));
+    if (i % 10_000 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
   return dir;
+}
+
+/** `rm -rf` where there is one (several times faster than fs.rm on a million folders), else fs.rm. */
+async function removeTree(dir: string): Promise<void> {
+  const code = await new Promise<number | null>((resolve) => {
+    const child = spawn('rm', ['-rf', '--', dir], { stdio: 'ignore' });
+    child.on('error', () => resolve(null));
+    child.on('exit', (c) => resolve(c));
+  });
+  if (code !== 0) await rm(dir, { recursive: true, force: true });
 }
 
 async function createToken(projectDir: string): Promise<{ token: string; access_token: string }> {
@@ -629,7 +635,6 @@ async function removeProject(config: Config, size: number, projectDir: string): 
   if (config.reuse) {
     // Kept for the next run; only what the write phases added goes (updates stay: same cost).
     const items = path.join(projectDir, 'entries', 'items');
-    const { readdir } = await import('node:fs/promises');
     for (const name of await readdir(items)) if (name.startsWith('bench-new-')) await rm(path.join(items, name), { recursive: true, force: true });
     log(`${size}: kept ${projectDir} (--reuse)`);
     return;
@@ -637,7 +642,7 @@ async function removeProject(config: Config, size: number, projectDir: string): 
   {
     if (!config.keep) {
       const c = performance.now();
-      await rm(projectDir, { recursive: true, force: true });
+      await removeTree(projectDir);
       tempDirs.delete(projectDir);
       log(`${size}: removed the project in ${((performance.now() - c) / 1000).toFixed(1)} s`);
     } else log(`${size}: kept ${projectDir}`);
