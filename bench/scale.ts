@@ -530,7 +530,7 @@ function indexCapFor(config: { indexCapSec?: number }, size: number, warm: boole
   return Math.max(180, size * (warm ? 0.00024 : 0.00036)) * 1000;
 }
 
-async function measureSize(config: Config, size: number, isBaseline: boolean, keepServer?: (stop: () => Promise<void>) => void): Promise<SizeResult> {
+async function measureSize(config: Config, size: number, isBaseline: boolean, sink: SizeResult[], keepServer?: (stop: () => Promise<void>) => void): Promise<SizeResult> {
   const t = performance.now();
   log(`${size}: generating`);
   const reused = config.reuse ? path.join(config.reuse, String(size)) : undefined;
@@ -547,6 +547,7 @@ async function measureSize(config: Config, size: number, isBaseline: boolean, ke
     if (stamp) writeFileSync(stamp, JSON.stringify({ size, seed: config.seed }));
   }
   const result: SizeResult = { size, location: path.dirname(projectDir), generateMs: performance.now() - t, cold: {}, problems: [] };
+  sink.push(result); // filled in as it goes: a run stopped by its time limit still reports it
   log(`${size}: generated in ${(result.generateMs / 1000).toFixed(1)} s in ${result.location}`);
   let kept = false;
   let run: Started | undefined;
@@ -765,16 +766,25 @@ export async function runScale(argv: string[]): Promise<number> {
   }
   deadline = Date.now() + config.timeoutSec * 1000;
   // Past the deadline plus a grace for the clean-up, stop hard.
+  const results: SizeResult[] = [];
+  const loadBefore = os.loadavg()[0]!;
+  const writeReport = () => {
+    const report = render(config, results, { seconds: (Date.now() - benchStarted) / 1000, loadBefore, loadAfter: os.loadavg()[0]! });
+    mkdirSync(path.dirname(config.out), { recursive: true });
+    writeFileSync(config.out, report);
+    process.stdout.write(report);
+    log(`written to ${path.relative(process.cwd(), config.out)}`);
+  };
   const hard = setTimeout(() => {
     process.stderr.write(`[scale] over the ${config.timeoutSec.toFixed(0)} s limit: stopping\n`);
+    // What was measured so far is still the result (a size cut short says so).
+    writeReport();
     cleanup();
     process.exit(1);
   }, config.timeoutSec * 1000 + 120_000);
   hard.unref();
   const sizes = [...new Set(config.baseline > 0 ? [config.baseline, ...config.sizes] : config.sizes)];
   log(`sizes ${sizes.join(', ')} (baseline ${config.baseline || 'none'}); limit ${config.timeoutSec.toFixed(0)} s`);
-  const loadBefore = os.loadavg()[0]!;
-  const results: SizeResult[] = [];
   let stopBaseline: (() => Promise<void>) | undefined;
   for (const size of sizes) {
     if (capMs(Infinity) < 60_000) {
@@ -783,19 +793,19 @@ export async function runScale(argv: string[]): Promise<number> {
     }
     const isBaseline = size === config.baseline && !config.sizes.includes(size);
     try {
-      results.push(await measureSize(config, size, isBaseline, isBaseline ? (stop) => (stopBaseline = stop) : undefined));
+      await measureSize(config, size, isBaseline, results, isBaseline ? (stop) => (stopBaseline = stop) : undefined);
     } catch (err) {
+      if (results.some((r) => r.size === size)) {
+        results.find((r) => r.size === size)!.problems.push((err as Error).message.slice(0, 300));
+        continue;
+      }
       log(`${size}: failed: ${(err as Error).message}`);
       results.push({ size, location: '', generateMs: NaN, cold: { problem: (err as Error).message.slice(0, 200) }, problems: [(err as Error).message.slice(0, 300)] });
     }
   }
   if (stopBaseline) await stopBaseline();
-  const report = render(config, results, { seconds: (Date.now() - benchStarted) / 1000, loadBefore, loadAfter: os.loadavg()[0]! });
-  mkdirSync(path.dirname(config.out), { recursive: true });
-  writeFileSync(config.out, report);
-  process.stdout.write(report);
-  log(`written to ${path.relative(process.cwd(), config.out)}`);
   clearTimeout(hard);
+  writeReport();
   cleanup();
   return 0;
 }
