@@ -85,16 +85,16 @@ export class FlextypeClient {
     /** Pages of `pageSize` entries until X-Total-Count is reached. */
     pages: (id: string, options: { pageSize?: number; find?: FindOptions; filter?: Omit<FilterOptions, 'group_by' | 'return' | 'offset' | 'limit'> } = {}) =>
       this.pagesOf<Entry>('/entries', id, options),
-    create: (id: string, data: Requests['createEntry']['data'] = {}): Promise<Entry> => this.write('POST', '/entries', { id, data }) as Promise<Entry>,
+    create: (id: string, data: Requests['createEntry']['data'] = {}): Promise<Entry> => this.write('POST', '/entries', { id, data } satisfies Requests['createEntry']) as Promise<Entry>,
     /** Shallow merge of `data` into the stored fields. */
     update: (id: string, data: Requests['updateEntry']['data'], options: WriteOptions = {}): Promise<Entry> =>
-      this.write('PATCH', '/entries', { id, data }, options) as Promise<Entry>,
+      this.write('PATCH', '/entries', { id, data } satisfies Requests['updateEntry'], options) as Promise<Entry>,
     /** Moves the entry and its children; undefined when the moved entry cannot be shown. */
     move: (id: string, newId: string, options: WriteOptions = {}): Promise<Entry | undefined> =>
-      this.write('PUT', '/entries', { id, new_id: newId }, options) as Promise<Entry | undefined>,
-    copy: (id: string, newId: string): Promise<Entry> => this.write('PUT', '/entries/copy', { id, new_id: newId }) as Promise<Entry>,
+      this.write('PUT', '/entries', { id, new_id: newId } satisfies Requests['moveEntry'], options) as Promise<Entry | undefined>,
+    copy: (id: string, newId: string): Promise<Entry> => this.write('PUT', '/entries/copy', { id, new_id: newId } satisfies Requests['copyEntry']) as Promise<Entry>,
     delete: async (id: string, options: WriteOptions = {}): Promise<void> => {
-      await this.write('DELETE', '/entries', { id }, options);
+      await this.write('DELETE', '/entries', { id } satisfies Requests['deleteEntry'], options);
     },
   };
 
@@ -105,16 +105,16 @@ export class FlextypeClient {
     pages: (options: { pageSize?: number; find?: FindOptions; filter?: Omit<FilterOptions, 'group_by' | 'return' | 'offset' | 'limit'> } = {}) =>
       this.pagesOf<TokenEntry>('/tokens', '', options, true),
     create: (data?: Requests['createToken']['data']): Promise<Answers['createToken']> =>
-      this.write('POST', '/tokens', data === undefined ? {} : { data }) as Promise<Answers['createToken']>,
-    update: (id: string, data: Requests['updateToken']['data']): Promise<TokenEntry> => this.write('PATCH', '/tokens', { id, data }) as Promise<TokenEntry>,
+      this.write('POST', '/tokens', (data === undefined ? {} : { data }) satisfies Requests['createToken']) as Promise<Answers['createToken']>,
+    update: (id: string, data: Requests['updateToken']['data']): Promise<TokenEntry> => this.write('PATCH', '/tokens', { id, data } satisfies Requests['updateToken']) as Promise<TokenEntry>,
     delete: async (id: string): Promise<void> => {
-      await this.write('DELETE', '/tokens', { id });
+      await this.write('DELETE', '/tokens', { id } satisfies Requests['deleteToken']);
     },
-    generate: (): Promise<Answers['generateToken']> => this.write('POST', '/tokens/generate', {}) as Promise<Answers['generateToken']>,
+    generate: (): Promise<Answers['generateToken']> => this.write('POST', '/tokens/generate', {} satisfies Requests['generateToken']) as Promise<Answers['generateToken']>,
     generateHash: (value: string): Promise<Answers['generateHash']> =>
-      this.write('POST', '/tokens/generate-hash', { string: value }) as Promise<Answers['generateHash']>,
+      this.write('POST', '/tokens/generate-hash', { string: value } satisfies Requests['generateHash']) as Promise<Answers['generateHash']>,
     verifyHash: (value: string, hash: string): Promise<Answers['verifyHash']> =>
-      this.write('POST', '/tokens/verify-hash', { string: value, hash }) as Promise<Answers['verifyHash']>,
+      this.write('POST', '/tokens/verify-hash', { string: value, hash } satisfies Requests['verifyHash']) as Promise<Answers['verifyHash']>,
   };
 
   readonly registry = {
@@ -127,7 +127,7 @@ export class FlextypeClient {
 
   readonly cache = {
     clear: async (): Promise<void> => {
-      await this.write('POST', '/cache/clear', {});
+      await this.write('POST', '/cache/clear', {} satisfies Requests['clearCache']);
     },
   };
 
@@ -149,7 +149,7 @@ export class FlextypeClient {
     return JSON.parse(sent.text) as Record<string, unknown>;
   }
 
-  private withOptions(id: string, options: FetchOptions | undefined): Requests['fetchEntry'] {
+  private withOptions(id: string, options: FetchOptions | undefined): Requests['fetchEntry'] & Requests['fetchToken'] {
     const cleaned = options && Object.values(options).some((value) => value !== undefined) ? options : undefined;
     return cleaned ? { id, options: cleaned } : { id };
   }
