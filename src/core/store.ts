@@ -9,6 +9,7 @@ import type { Fields } from '../storage/serializers/index.js';
 import { isWithin, parentOf } from './ids.js';
 import { WriteLocks } from './locks.js';
 import type { PlainObject } from './util.js';
+import { ChangeListeners, type StoreChange, type StoreChangeListener } from './store-changes.js';
 
 /** Turns stored fields into what the API answers (system fields, dates, private fields hidden). */
 export type Presenter = (id: string, fields: Fields, stat: FileStat) => PlainObject;
@@ -89,6 +90,7 @@ export class ContentStore {
   /** Counts every change to any entry (renders that listed collections are checked against it). */
   private changes = 0;
   private readonly generation = new Map<string, number>();
+  private readonly listeners = new ChangeListeners();
 
   constructor(
     readonly driver: StorageDriver,
@@ -96,6 +98,15 @@ export class ContentStore {
     private readonly options: StoreOptions,
     private readonly log?: Logger,
   ) {}
+
+  /** Tells `listener` of every change to the entries (API writes, outside edits, clears); returns the unsubscribe. */
+  onChange(listener: StoreChangeListener): () => void {
+    return this.listeners.add(listener);
+  }
+
+  private emit(change: StoreChange): void {
+    this.listeners.emit(change, (err) => this.log?.warn({ err: err.message }, 'store change listener failed'));
+  }
 
   /** Changes whenever any entry changes, appears, vanishes or moves (validates cached renders). */
   get version(): number {
@@ -136,6 +147,7 @@ export class ContentStore {
         return cached;
       }
       this.cache.delete(id);
+      this.emit({ kind: 'entry', id, origin: 'outside' });
     }
     const ticket = this.ticket(id);
     const stored = await this.driver.read(id);
@@ -153,9 +165,14 @@ export class ContentStore {
     const ticket = this.ticket(id);
     const stored = await this.driver.read(id);
     if (!stored) {
-      if (this.cache.delete(id)) this.changed(id);
+      if (this.cache.delete(id)) {
+        this.changed(id);
+        this.emit({ kind: 'entry', id, origin: 'outside' });
+      }
       return undefined;
     }
+    const cached = this.cache.get(id);
+    if (cached && !sameFile(cached.stat, stored.stat)) this.emit({ kind: 'entry', id, origin: 'outside' });
     return this.remember(stored, ticket);
   }
 
@@ -351,6 +368,7 @@ export class ContentStore {
     this.changed(id);
     const entry = this.remember({ id, fields, stat });
     if (!this.entryIds?.has(id)) this.mutateTree((children, entryIds) => addToTree(children, entryIds, id));
+    this.emit({ kind: 'entry', id, origin: 'api' });
     return entry;
   }
 
@@ -363,6 +381,8 @@ export class ContentStore {
       removeSubtreeFromTree(children, entryIds, id);
       for (const found of moved) addToTree(children, entryIds, found);
     });
+    this.emit({ kind: 'subtree', id, origin: 'api' });
+    this.emit({ kind: 'subtree', id: newId, origin: 'api' });
   }
 
   async copy(id: string, newId: string, transform: CopyTransform): Promise<void> {
@@ -372,12 +392,14 @@ export class ContentStore {
     this.mutateTree((children, entryIds) => {
       for (const found of copied) addToTree(children, entryIds, found);
     });
+    this.emit({ kind: 'subtree', id: newId, origin: 'api' });
   }
 
   async remove(id: string): Promise<void> {
     await this.driver.remove(id);
     this.forgetSubtree(id);
     this.mutateTree((children, entryIds) => removeSubtreeFromTree(children, entryIds, id));
+    this.emit({ kind: 'subtree', id, origin: 'api' });
   }
 
   private forgetSubtree(id: string): void {
@@ -393,6 +415,7 @@ export class ContentStore {
     this.entryIds = undefined;
     this.descendantsMemo.clear();
     this.treeVersion++;
+    this.emit({ kind: 'clear' });
   }
 
   get cachedCount(): number {
@@ -468,6 +491,7 @@ export class ContentStore {
     if (id === '') return;
     if (stat && !this.entryIds?.has(id)) this.mutateTree((children, entryIds) => addToTree(children, entryIds, id));
     else if (!stat && this.entryIds?.has(id)) this.mutateTree((_children, entryIds) => entryIds.delete(id));
+    this.emit({ kind: 'entry', id, origin: 'outside' });
   }
 
   /**
@@ -497,6 +521,7 @@ export class ContentStore {
         removeSubtreeFromTree(children, entryIds, id);
         for (const found of ids) addToTree(children, entryIds, found);
       });
+      this.emit({ kind: 'subtree', id, origin: 'outside' });
     });
   }
 }

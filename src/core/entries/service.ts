@@ -200,7 +200,7 @@ export class EntriesService {
           hidden: session && session.chain.length > 0 ? (id) => isReservedId(id) || this.inChain(id, session) : isReservedId,
           admit: hooks.admit,
           onSkip: (id) => void (isReservedId(id) || skipped.push(id)),
-          ...(viewOf ? { viewOf } : {}),
+          ...(viewOf && renderer ? { viewOf, isPlain: (entry: CachedEntry) => renderer.isPlain(entry) } : {}),
         },
         this.queryLimits,
       );
