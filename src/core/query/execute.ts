@@ -135,6 +135,8 @@ export const orderOf = (descending: boolean) => <T>(a: Keyed<T>, b: Keyed<T>): n
 /** Keeps the first `keep` of `keyed` in `order`: a small sorted buffer, binary insertion; O(n log keep). */
 export function* selectFirst<T>(keyed: readonly Keyed<T>[], keep: number, order: (a: Keyed<T>, b: Keyed<T>) => number): Steps<Keyed<T>[]> {
   const best: Keyed<T>[] = [];
+  // limit=0 with sort_by: nothing to keep (this once failed on best[-1]).
+  if (keep <= 0) return best;
   for (let i = 0; i < keyed.length; i++) {
     if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
     const candidate = keyed[i]!;

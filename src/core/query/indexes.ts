@@ -217,6 +217,8 @@ export interface IndexedAnswer {
 export class QueryIndexes {
   /** Below this many candidates a plain scan is as fast; tests set 0. */
   minCandidates = 256;
+  /** Off: every query takes the plain path (the tests' oracle, the benchmark's "before"). */
+  enabled = true;
   private readonly slots = new Map<string, Slot>();
   private readonly fields = new Map<string, FieldIndex>();
   private readonly uses = new Map<string, number>();
@@ -282,7 +284,7 @@ export class QueryIndexes {
    */
   answer(accepted: readonly CachedEntry[], plan: FilterPlan, isPlain: ((entry: CachedEntry) => boolean) | undefined): IndexedAnswer | undefined {
     // only/except apply before where and sort; grouping needs every item sorted anyway.
-    if (!isPlain || plan.only || plan.except || plan.groupBy !== undefined) return undefined;
+    if (!this.enabled || !isPlain || plan.only || plan.except || plan.groupBy !== undefined) return undefined;
     if (accepted.length < this.minCandidates) return undefined;
     let hashed: { field: FieldIndex; keys: string[] } | undefined;
     for (const member of plan.where?.members ?? []) {
