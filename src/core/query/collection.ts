@@ -13,6 +13,8 @@ export interface CollectionQuery {
   filter: PlainObject | undefined;
   /** Subtrees never listed (e.g. tokens in entry collections). */
   hidden?: (id: string) => boolean;
+  /** True when `hidden` depends on the id alone (no side effects): its answer is kept per listing. */
+  hiddenIsPure?: boolean;
   /** The key an item is answered under (entry id by default). */
   keyOf?: (id: string) => string;
   /** Awaited once the number of candidate entries is known, before any is loaded (admission control). */
@@ -73,6 +75,18 @@ function publicTextIncludes(text: PublicText, needle: string): boolean {
   return text.json.includes(needle) || text.strings.some((s) => s.includes(needle));
 }
 
+/** Listings without their hidden ids, per listing (the store memoizes listings per tree version) and pure rule. */
+const visibleMemo = new WeakMap<readonly { id: string }[], WeakMap<(id: string) => boolean, readonly { id: string; depth: number }[]>>();
+
+function visibleOf(listed: readonly { id: string; depth: number }[], hidden: (id: string) => boolean, pure: boolean): readonly { id: string; depth: number }[] {
+  if (!pure) return listed.filter((c) => !hidden(c.id));
+  let perRule = visibleMemo.get(listed);
+  if (!perRule) visibleMemo.set(listed, (perRule = new WeakMap()));
+  let visible = perRule.get(hidden);
+  if (!visible) perRule.set(hidden, (visible = listed.filter((c) => !hidden(c.id))));
+  return visible;
+}
+
 export async function runCollectionQuery(store: ContentStore, query: CollectionQuery, limits: QueryLimits): Promise<FilterResult> {
   // Validated before any entry is read: a bad option costs nothing.
   const plan = planQuery(query.find, query.filter, limits);
@@ -81,7 +95,7 @@ export async function runCollectionQuery(store: ContentStore, query: CollectionQ
   // Hidden ids are dropped before any file is read.
   const hidden = query.hidden;
   const listed = await store.descendants(query.base, find.maxDepth);
-  const candidates = hidden ? listed.filter((c) => !hidden(c.id)) : listed;
+  const candidates = hidden ? visibleOf(listed, hidden, query.hiddenIsPure === true) : listed;
   await query.admit?.(candidates.length);
   const entries = await store.getMany(candidates, query.onSkip);
   const keyOf = query.keyOf;

@@ -17,7 +17,7 @@ import {
   type FilterResult, type Item, type Keyed, type SortKey, type Steps,
 } from './execute.js';
 import type { FilterPlan } from './plan.js';
-import { predicateOf, type WhereCondition } from './where.js';
+import { predicateOf, type Predicate, type WhereCondition, type WhereNode } from './where.js';
 
 /** An indexed version of one entry. `stamp`/`pos` mark it as a candidate of the running query. */
 interface Slot {
@@ -286,13 +286,13 @@ export class QueryIndexes {
     // only/except apply before where and sort; grouping needs every item sorted anyway.
     if (!this.enabled || !isPlain || plan.only || plan.except || plan.groupBy !== undefined) return undefined;
     if (accepted.length < this.minCandidates) return undefined;
-    let hashed: { field: FieldIndex; keys: string[] } | undefined;
+    let hashed: { field: FieldIndex; keys: string[]; member: WhereNode } | undefined;
     for (const member of plan.where?.members ?? []) {
       if (member.kind !== 'condition') continue;
       const keys = conditionKeys(member);
       if (!keys) continue;
       const field = this.use(member.key, 'hash');
-      if (field && !hashed) hashed = { field, keys };
+      if (field && !hashed) hashed = { field, keys, member };
     }
     const sortField = plan.sort ? this.use(plan.sort.key, 'sort') : undefined;
     const ordered = sortField?.ordered === true;
@@ -329,13 +329,17 @@ export class QueryIndexes {
     let plainTotal = covered;
     if (hashed) {
       matched = [];
-      const visit = (slot: Slot) => {
+      // A bucket member meets the hashed condition by construction: only the others are checked.
+      const others = plan.where!.members.filter((m) => m !== hashed!.member);
+      const otherWhere = others.length > 0 ? predicateOf({ kind: 'and', members: others }, plan.timeZone) : undefined;
+      const visit = (check: Predicate | undefined) => (slot: Slot) => {
         if (slot.stamp !== stamp || slot.match === stamp) return;
         slot.match = stamp;
-        if (!where || where(slot.entry.view)) matched!.push({ slot, pos: slot.pos, key: undefined });
+        if (!check || check(slot.entry.view)) matched!.push({ slot, pos: slot.pos, key: undefined });
       };
-      for (const key of hashed.keys) hashed.field.hash!.get(key)?.forEach(visit);
-      hashed.field.always!.forEach(visit);
+      const inBucket = visit(otherWhere);
+      for (const key of hashed.keys) hashed.field.hash!.get(key)?.forEach(inBucket);
+      hashed.field.always!.forEach(visit(where));
       matched.sort((a, b) => a.pos - b.pos);
       plainTotal = matched.length;
       for (const hit of matched) hit.slot.match = -stamp;
