@@ -14,8 +14,9 @@ import { Cms } from '../src/core/cms.js';
 import { CmsError } from '../src/core/errors.js';
 import { queryIndexesOf, hashKeyOf, queryKeysOf } from '../src/core/query/indexes.js';
 import { looseEquals } from '../src/core/query/compare.js';
-import { planQuery, toPushdown, PUSHED_OPERATORS } from '../src/core/query/plan.js';
-import type { FilterResult } from '../src/core/query/filter.js';
+import { planFilter, planQuery, toPushdown, PUSHED_OPERATORS } from '../src/core/query/plan.js';
+import { filterCollection, type FilterResult } from '../src/core/query/filter.js';
+import { filterSteps, runNow, runSliced } from '../src/core/query/execute.js';
 import { removeProject, tempProject } from './helpers.js';
 
 const LIMITS = { maxDepth: 16, maxPatternLength: 256, maxItems: 100_000, timeZone: 'UTC' };
@@ -274,5 +275,33 @@ describe('query plan', () => {
     ];
     for (const p of none) assert.equal(toPushdown(p, context), undefined, JSON.stringify(p));
     assert.equal(toPushdown(plan({}), { ...context, storedFieldsAreViews: false }), undefined);
+  });
+});
+
+describe('in-memory executor', () => {
+  it('answers limit=0 with sort_by (no items, the exact total) instead of failing', () => {
+    const items = Array.from({ length: 20 }, (_, i) => ({ id: `a${i}`, data: { n: i } }));
+    assert.deepEqual(filterCollection(items, { sort_by: { key: 'n' }, limit: 0 }, LIMITS), { kind: 'items', items: [], total: 20 });
+  });
+
+  it('pauses inside long scans: where, sort key pass and full sort each give the event loop back', async () => {
+    const items = Array.from({ length: 40_000 }, (_, i) => ({ id: `a${i}`, data: { n: (i * 7919) % 40_000, t: i % 2 === 0 ? 'x' : 'y' } }));
+    const plan = planFilter({ where: [{ key: 't', value: 'x' }], sort_by: { key: 'n', direction: 'DESC' } }, LIMITS)!;
+    const steps = filterSteps(items, plan);
+    let pauses = 0;
+    let next = steps.next();
+    while (!next.done) {
+      pauses++;
+      next = steps.next();
+    }
+    assert.ok(pauses >= 40_000 / 512, `only ${pauses} pause points`);
+    // The same answer as one synchronous run, and a sliced run lets a waiting callback in before it ends.
+    const expected = runNow(filterSteps(items, plan));
+    assert.deepEqual(next.value, expected);
+    let ranBetween = false;
+    setImmediate(() => (ranBetween = true));
+    const sliced = runSliced(filterSteps([...items, ...items, ...items], plan)).then((r) => ({ r, ranBetween }));
+    const { ranBetween: during } = await sliced;
+    assert.ok(during);
   });
 });
