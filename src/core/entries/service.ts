@@ -198,10 +198,12 @@ export class EntriesService {
           find: options.find,
           filter: options.filter,
           // Ids the single-entry API refuses are never listed (the store applies the id rules).
-          hidden: session && session.chain.length > 0 ? (id) => isReservedId(id) || this.inChain(id, session) : isReservedId,
+          ...(session && session.chain.length > 0
+            ? { hidden: (id: string) => isReservedId(id) || this.inChain(id, session) }
+            : { hidden: isReservedId, hiddenIsPure: true }),
           admit: hooks.admit,
           onSkip: (id) => void (isReservedId(id) || skipped.push(id)),
-          ...(viewOf ? { viewOf } : {}),
+          ...(viewOf && renderer ? { viewOf, isPlain: (entry: CachedEntry) => renderer.isPlain(entry) } : {}),
         },
         this.queryLimits,
       );
