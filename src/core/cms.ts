@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { StorageEngine } from '../storage/engine.js';
-import { FsEngine } from '../storage/fs/engine.js';
+import { createEngine } from './engine-choice.js';
 import { createCollectionResolver } from './collections.js';
 import { createPresenter } from './entries/present.js';
 import { EntriesService, isListableId } from './entries/service.js';
@@ -42,15 +42,7 @@ export class Cms {
     this.settings = loadSettings(this.projectDir, options.settings);
     this.registry = new Registry(loadManifest(), this.settings);
     const resolve = createCollectionResolver(this.settings.entries.collections);
-    const engine =
-      options.engine ??
-      new FsEngine({
-        root: path.resolve(this.projectDir, this.settings.entries.directory),
-        resolveFormat: resolve,
-        durable: this.settings.storage.durable,
-        maxParallelIo: this.settings.storage.max_parallel_io,
-        ...(options.log ? { log: options.log } : {}),
-      });
+    const engine = options.engine ?? createEngine(this.projectDir, this.settings, resolve, options.log);
     const presentOptions = {
       dateFields: this.settings.entries.date_fields,
       timeZone: this.settings.timezone,
@@ -87,7 +79,7 @@ export class Cms {
 
   /** Opens the engine (cleans what a crash left behind), builds the id tree and starts the change feed. */
   async start(): Promise<{ entries: number; recovered: number; watching: boolean }> {
-    const { recovered } = await this.store.engine.open();
+    const { recovered } = await this.open();
     const entries = await this.store.warm();
     const watching = await this.store.startWatching();
     if (this.settings.cache.preload) {
@@ -95,6 +87,14 @@ export class Cms {
       void this.store.preload().catch((err: Error) => this.log?.warn({ err: err.message }, 'preload stopped'));
     }
     return { entries, recovered, watching };
+  }
+
+  private opened: Promise<{ recovered: number }> | undefined;
+
+  /** Readies the engine (migrations, crash leftovers) once; enough for one-off CLI commands. */
+  open(): Promise<{ recovered: number }> {
+    this.opened ??= this.store.engine.open();
+    return this.opened;
   }
 
   /** Drops every cache (parsed entries, id tree, verified secrets); content is untouched. */

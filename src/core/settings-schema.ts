@@ -156,7 +156,15 @@ export const settingsSchema = z.object({
     max_items: count(),
     heavy: z.object({ threshold: count(), concurrency: z.number().int().min(1), queue: count(), retry_after: count() }),
   }),
-  storage: z.object({ durable: z.boolean(), max_parallel_io: z.number().int().min(1) }),
+  storage: z.object({
+    engine: z.enum(['auto', 'files', 'postgres']),
+    url: z.string(),
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier'),
+    pool_size: z.number().int().min(1).max(1000),
+    connect_timeout: z.number().int().min(100),
+    durable: z.boolean(),
+    max_parallel_io: z.number().int().min(1),
+  }),
   cache: z.object({
     enabled: z.boolean(),
     preload: z.boolean(),

@@ -16,6 +16,7 @@ interface Common {
 export async function withProject<T>(options: Common, run: (cms: Cms) => Promise<T>, create = false): Promise<T> {
   const cms = openProject(options, !create);
   try {
+    await cms.open();
     return await run(cms);
   } finally {
     await cms.close();
