@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `flextype`: the command-line interface (serve, tokens:*, entries:*, cache:*). */
+/** `flextype`: the command-line interface (init, serve, tokens:*, entries:*, cache:*, webhooks:*). */
 import { Command } from 'commander';
 import { loadManifest } from '../core/settings.js';
 import { registerCache } from './commands/cache.js';
@@ -7,6 +7,7 @@ import { registerEntries } from './commands/entries.js';
 import { registerQuery } from './commands/query.js';
 import { registerServe } from './commands/serve.js';
 import { registerTokens } from './commands/tokens.js';
+import { registerWebhooks } from './commands/webhooks.js';
 import { fail, toleratePipeReadersLeaving } from './output.js';
 
 toleratePipeReadersLeaving();
@@ -28,5 +29,6 @@ registerTokens(program);
 registerEntries(program);
 registerCache(program);
 registerQuery(program);
+registerWebhooks(program);
 
 program.parseAsync(process.argv).catch(fail);

@@ -12,7 +12,10 @@ import { deepFreeze, getPath, hasPath, setPath, type PlainObject } from './util.
 /** The settings tree the registry answers: documented keys, the public extras, no absolute paths. */
 function visibleSettings(settings: Settings): PlainObject {
   const visible = documentedSettings(settings) as PlainObject;
+  // Webhook endpoints carry secrets (and URLs that may): never in the tree, whatever is listed.
+  delete visible['webhooks'];
   for (const key of settings.registry.public) {
+    if (key === 'webhooks' || key.startsWith('webhooks.')) continue;
     if (hasPath(settings, key)) setPath(visible, key, structuredClone(getPath(settings, key)));
   }
   // The registry never tells where the server's files are (SPEC §12).

@@ -16,6 +16,7 @@ import { etagListIncludes, etagOf, type CachedEntry, type ContentStore } from '.
 import { isPlainObject, MAX_NESTING, nestingDepth, sanitizeKeys, type PlainObject } from '../util.js';
 import type { RenderedAnswer, Renderer } from '../render/renderer.js';
 import type { RenderSession } from '../render/session.js';
+import type { EventSink } from '../webhooks/events.js';
 import { TOKENS_ROOT } from './present.js';
 
 /**
@@ -77,12 +78,18 @@ export function asDataMap(data: unknown, required: boolean, maxDepth = MAX_NESTI
 
 export class EntriesService {
   private renderer: Renderer | undefined;
+  /** Where changes are reported (webhooks), under the write's lock, before the caller is answered. */
+  private emit: EventSink = async () => {};
 
   constructor(
     private readonly store: ContentStore,
     private readonly idLimits: IdLimits & { max_data_depth: number },
     private readonly queryLimits: QueryLimits,
   ) {}
+
+  attachEvents(sink: EventSink): void {
+    this.emit = sink;
+  }
 
   /** Fetches render through it (and it fetches other entries for content through us). */
   attachRenderer(renderer: Renderer): void {
@@ -234,9 +241,11 @@ export class EntriesService {
         visibility,
       };
       // A folder link on the way out of entries/ is refused by the store: a 400, not a 500.
-      return this.store.write(id, fields).catch((err: unknown) => {
+      const created = await this.store.write(id, fields).catch((err: unknown) => {
         throw this.failure(err, `creating entry "${id}"`);
       });
+      await this.emit('entries.created', { id, etag: created.etag });
+      return created;
     });
   }
 
@@ -253,9 +262,11 @@ export class EntriesService {
         throw err;
       }
       assertIfMatch(entry, ifMatch);
-      return this.store.write(id, { ...entry.fields, ...data }).catch((err: unknown) => {
+      const updated = await this.store.write(id, { ...entry.fields, ...data }).catch((err: unknown) => {
         throw this.failure(err, `updating entry "${id}"`);
       });
+      await this.emit('entries.updated', { id, etag: updated.etag, fields: Object.keys(data) });
+      return updated;
     });
   }
 
@@ -277,6 +288,7 @@ export class EntriesService {
       await this.store.move(id, newId).catch((err: unknown) => {
         throw this.failure(err, `moving entry "${id}"`);
       });
+      await this.emit('entries.moved', { id, new_id: newId });
       return entry ? this.existing(newId) : undefined;
     });
   }
@@ -293,6 +305,7 @@ export class EntriesService {
         .catch((err: unknown) => {
           throw this.failure(err, `copying entry "${id}"`);
         });
+      await this.emit('entries.copied', { id, new_id: newId });
       return this.existing(newId);
     });
   }
@@ -305,6 +318,7 @@ export class EntriesService {
       await this.store.remove(id).catch((err: unknown) => {
         throw this.failure(err, `deleting entry "${id}"`);
       });
+      await this.emit('entries.deleted', { id });
     });
   }
 }

@@ -15,6 +15,7 @@ import { parseFetchOptions } from '../query/options.js';
 import type { Settings } from '../settings.js';
 import type { CachedEntry, ContentStore } from '../store.js';
 import type { PlainObject } from '../util.js';
+import { tokenEventData, type EventSink } from '../webhooks/events.js';
 import { CallCounters } from './counters.js';
 import { BCRYPT_SHAPE, costOf, generateToken, hashSecret, verifySecret, VerifiedSecrets } from './hash.js';
 import { aboveDetail, excess, grantDetail, hasExpiry, limitOf, powerOf, type Power } from './power.js';
@@ -57,6 +58,8 @@ export class TokensService {
   readonly verified = new VerifiedSecrets();
   readonly counters: CallCounters;
   private dummy: Promise<string> | undefined;
+  /** Where token changes are reported (webhooks): never with the token or its secret. */
+  private emit: EventSink = async () => {};
 
   constructor(
     private readonly store: ContentStore,
@@ -65,6 +68,10 @@ export class TokensService {
     onError: (err: Error) => void = () => {},
   ) {
     this.counters = new CallCounters(store, settings.tokens.calls_flush_interval, onError);
+  }
+
+  attachEvents(sink: EventSink): void {
+    this.emit = sink;
   }
 
   private async tokenEntry(token: string): Promise<CachedEntry | undefined> {
@@ -277,7 +284,7 @@ export class TokensService {
     const hashed = await hashSecret(accessToken, this.settings.tokens.hash_rounds);
     const id = entryIdOf(token);
     await this.store.locks.withEntry(id, async () => {
-      await this.store.write(id, {
+      const written = await this.store.write(id, {
         ...fields,
         hashed_access_token: hashed,
         state: fields['state'] ?? 'enabled',
@@ -287,6 +294,7 @@ export class TokensService {
         created_at: nowForStorage(),
         created_by: typeof fields['created_by'] === 'string' ? fields['created_by'] : '',
       });
+      await this.emit('tokens.created', tokenEventData(token, written.fields));
     });
     return { token, access_token: accessToken };
   }
@@ -304,9 +312,13 @@ export class TokensService {
       // `scopes: null` removes the list, i.e. makes the token unrestricted.
       if (merged['scopes'] === null) delete merged['scopes'];
       this.assertGrantable(merged, caller);
-      if ('calls' in fields) return this.store.write(id, merged);
-      // The file gets the live count; the counter must know it is written, or it counts it twice.
-      return this.counters.persistWith(id, current.fields, (calls) => this.store.write(id, { ...merged, calls }));
+      const written =
+        'calls' in fields
+          ? await this.store.write(id, merged)
+          : // The file gets the live count; the counter must know it is written, or it counts it twice.
+            await this.counters.persistWith(id, current.fields, (calls) => this.store.write(id, { ...merged, calls }));
+      await this.emit('tokens.updated', tokenEventData(token, written.fields));
+      return written;
     });
     return this.view(entry);
   }
@@ -322,6 +334,7 @@ export class TokensService {
       if (all.length <= 1) throw badRequest('this is the last token: create another one before deleting it');
       await this.store.remove(id);
       this.counters.forget(id);
+      await this.emit('tokens.deleted', tokenEventData(token));
     });
   }
 
