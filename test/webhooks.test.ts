@@ -3,7 +3,7 @@
  * wait for the receiver, token events without secrets, events surviving a SIGKILLed server, the CLI.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -228,6 +228,34 @@ describe('webhooks: delivery from a server', () => {
     } finally {
       release();
       receiver.respond = () => 200;
+    }
+  });
+
+  it('gives up after max_attempts (each bounded by the timeout), keeps the event for redelivery, goes on with the next', async () => {
+    const hanging = new Receiver();
+    hanging.respond = (request) => (request.json.data.id === 'never' ? new Promise<number>(() => {}) : 200);
+    await hanging.start();
+    const s = await startTestServer({
+      settings: { webhooks: { max_attempts: 2, backoff_base: 0.01, backoff_max: 0.01, timeout: 0.3, endpoints: [{ url: hanging.url, events: ['entries.created'], secret: SECRET }] } },
+    });
+    try {
+      const write = (id: string) => call(s.base, 'POST', '/entries', { json: { id, data: {}, token: s.token, access_token: s.accessToken } });
+      assert.equal((await write('never')).status, 200);
+      assert.equal((await write('after-never')).status, 200);
+      await hanging.until(hanging.answered('entries.created', 'after-never'), 'the event after the one given up');
+      assert.equal(hanging.received.filter((r) => r.json.data.id === 'never').length, 2);
+      const records = await readDeliveryLog(s.projectDir, 100);
+      const never = records.filter((r) => r.event !== 'webhooks.test' && r.status === null);
+      assert.deepEqual(never.map((r) => [r.attempt, r.error, r.outcome ?? null]), [
+        [1, 'no answer within 0.3 s', null],
+        [2, 'no answer within 0.3 s', 'failed'],
+      ]);
+      const failed = readFileSync(path.join(s.projectDir, 'var', 'webhooks', 'failed.jsonl'), 'utf8');
+      assert.ok(failed.includes('"never"'));
+      assert.ok(!failed.includes(SECRET));
+    } finally {
+      await s.close();
+      await hanging.close();
     }
   });
 

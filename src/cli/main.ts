@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { loadManifest } from '../core/settings.js';
 import { registerCache } from './commands/cache.js';
 import { registerEntries } from './commands/entries.js';
+import { registerInit } from './commands/init.js';
 import { registerQuery } from './commands/query.js';
 import { registerServe } from './commands/serve.js';
 import { registerTokens } from './commands/tokens.js';
@@ -24,6 +25,7 @@ program
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 
+registerInit(program);
 registerServe(program);
 registerTokens(program);
 registerEntries(program);

@@ -3,6 +3,8 @@
  * delivery log (var/webhooks/deliveries.jsonl: the last attempts, for `flextype webhooks:log`).
  */
 import { appendFile, readFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
 import { loadManifest } from '../settings.js';
 import type { Endpoint, WebhookEvent } from './events.js';
@@ -31,44 +33,66 @@ export interface LogRecord extends AttemptResult {
 
 const userAgent = `flextype-ts-webhooks/${loadManifest().version}`;
 
-function reasonOf(err: unknown, timeoutMs: number): string {
-  const error = err as Error & { cause?: Error & { code?: string } };
-  if (error.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
-  if (error.name === 'AbortError') return 'stopped (server shutting down)';
-  const cause = error.cause;
-  if (cause?.code) return `${cause.code}${cause.message ? `: ${cause.message}` : ''}`;
-  return cause?.message ?? error.message;
+function reasonOf(err: unknown): string {
+  const error = err as Error & { code?: string };
+  return error.code ? `${error.code}: ${error.message}` : error.message;
 }
 
-/** POSTs the event, signed; a 2xx status is success, anything else (redirects too) a failure. */
-export async function attemptDelivery(endpoint: Endpoint, event: WebhookEvent, timeoutSeconds: number, stop?: AbortSignal): Promise<AttemptResult> {
+/**
+ * POSTs the event, signed; a 2xx status is success, anything else (redirects too: never followed,
+ * the operator named this URL) a failure. One connection per attempt, closed after it (a CLI command
+ * ends at once; a receiver that hangs holds nothing of ours past the timeout).
+ */
+export function attemptDelivery(endpoint: Endpoint, event: WebhookEvent, timeoutSeconds: number, stop?: AbortSignal): Promise<AttemptResult> {
   const body = JSON.stringify({ id: event.id, event: event.event, occurred_at: event.occurred_at, data: event.data });
   const timeoutMs = Math.round(timeoutSeconds * 1000);
   const started = performance.now();
-  const signals = [AbortSignal.timeout(timeoutMs), ...(stop ? [stop] : [])];
-  try {
-    const response = await fetch(endpoint.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json; charset=utf-8',
-        'user-agent': userAgent,
-        [EVENT_HEADER]: event.event,
-        [DELIVERY_HEADER]: event.id,
-        [SIGNATURE_HEADER]: signatureHeader(endpoint.secret, body),
+  const elapsed = () => Math.round(performance.now() - started);
+  const url = new URL(endpoint.url);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve) => {
+    const request = send(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          'user-agent': userAgent,
+          [EVENT_HEADER]: event.event,
+          [DELIVERY_HEADER]: event.id,
+          [SIGNATURE_HEADER]: signatureHeader(endpoint.secret, body),
+        },
       },
-      body,
-      // Never followed: the operator named this URL, not the one a receiver points elsewhere.
-      redirect: 'manual',
-      signal: AbortSignal.any(signals),
-    });
-    // The answer's body is not needed (and could be large): only its status counts.
-    await response.body?.cancel().catch(() => undefined);
-    const duration_ms = Math.round(performance.now() - started);
-    const ok = response.status >= 200 && response.status < 300;
-    return ok ? { ok, status: response.status, duration_ms } : { ok, status: response.status, duration_ms, error: `HTTP ${response.status}` };
-  } catch (err) {
-    return { ok: false, status: null, duration_ms: Math.round(performance.now() - started), error: reasonOf(err, timeoutMs) };
-  }
+      (response) => {
+        // The answer's body is not needed (and could be large): only its status counts.
+        response.resume();
+        const status = response.statusCode ?? 0;
+        const ok = status >= 200 && status < 300;
+        finish(ok ? { ok, status, duration_ms: elapsed() } : { ok, status, duration_ms: elapsed(), error: `HTTP ${status}` });
+        request.destroy();
+      },
+    );
+    let done = false;
+    const failWith = (error: string) => {
+      finish({ ok: false, status: null, duration_ms: elapsed(), error });
+      request.destroy();
+    };
+    const onStop = () => failWith('stopped (server shutting down)');
+    const timer = setTimeout(() => failWith(`no answer within ${timeoutSeconds} s`), timeoutMs);
+    const finish = (result: AttemptResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      stop?.removeEventListener('abort', onStop);
+      resolve(result);
+    };
+    if (stop?.aborted) return failWith('stopped (server shutting down)');
+    stop?.addEventListener('abort', onStop);
+    request.on('error', (err) => finish({ ok: false, status: null, duration_ms: elapsed(), error: reasonOf(err) }));
+    request.end(body);
+  });
 }
 
 /** Milliseconds to wait after failed attempt `attempt` (1-based): exponential, capped, with jitter. */
