@@ -58,8 +58,9 @@ export function variableOf(path: readonly string[]): string {
 }
 
 /**
- * Every path a variable can set: the leaves of the schema, lists, and the entries of open maps
- * (collections, shortcodes…) that the merged files already have, each as a whole (JSON) and leaf by leaf.
+ * Every path a variable can set: the leaves of the schema (lists included), open maps (collections,
+ * shortcodes…) as a whole (JSON, merged over the files'), and the leaves of the entries such a map
+ * already has in the files.
  */
 function collectTargets(node: JsonNode, tree: unknown, path: string[], out: Map<string, Target[]>): void {
   const add = (kinds: Kind[]) => {
@@ -105,8 +106,11 @@ function parseValue(text: string, kinds: Kind[]): { value: unknown } | undefined
         continue;
       }
     }
-    // A list without brackets: comma-separated strings (`a,b,c`); empty text is the empty list.
-    if (kind === 'list') return { value: trimmed === '' ? [] : trimmed.split(',').map((item) => item.trim()) };
+    // A list without brackets: comma-separated strings (`a,b,c`); empty text is the empty list. Where
+    // text is allowed too (cors.origin), only text with a comma is a list.
+    if (kind === 'list' && (!kinds.includes('string') || trimmed.includes(','))) {
+      return { value: trimmed === '' ? [] : trimmed.split(',').map((item) => item.trim()) };
+    }
   }
   // Strings last, so that `true` for a boolean-or-string setting is the boolean.
   if (kinds.includes('string')) return { value: text };
