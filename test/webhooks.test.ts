@@ -266,11 +266,14 @@ describe('webhooks: delivery from a server', () => {
     assert.equal(all.status, 200);
     assert.ok(!all.text.includes(SECRET) && !all.text.includes('webhooks'));
     const opened = await startTestServer({
-      settings: { registry: { public: ['webhooks', 'webhooks.endpoints'] }, webhooks: { endpoints: [{ url: receiver.url, events: ['cache.cleared'], secret: SECRET }] } },
+      settings: { registry: { public: ['webhooks', 'webhooks.endpoints', 'storage.url'] }, storage: { url: 'postgres://u:pw@db/x' }, webhooks: { endpoints: [{ url: receiver.url, events: ['cache.cleared'], secret: SECRET }] } },
     });
     try {
       const res2 = await call(opened.base, 'GET', '/registry', { query: `id=flextype.settings.webhooks.endpoints&token=${opened.token}` });
       assert.equal(res2.status, 404);
+      const storage = await call(opened.base, 'GET', '/registry', { query: `id=flextype.settings.storage&token=${opened.token}` });
+      assert.equal(storage.status, 200);
+      assert.ok(!storage.text.includes('pw@'), 'a database URL is never shown');
     } finally {
       await opened.close();
     }
