@@ -17,3 +17,11 @@ export { settingsSchema } from './core/settings-schema.js';
 export { Registry } from './core/registry.js';
 export { CmsError } from './core/errors.js';
 export { createLogger } from './logging.js';
+export {
+  DEFAULT_TOLERANCE_SECONDS,
+  signatureHeader,
+  verifySignature as verifyWebhookSignature,
+  type VerifyInput,
+  type VerifyResult,
+} from './core/webhooks/signature.js';
+export type { WebhookEvent, WebhookEventName } from './core/webhooks/events.js';

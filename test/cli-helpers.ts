@@ -16,8 +16,9 @@ export interface Run {
 /** The child's environment: colour decided only by what each test sets. */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  for (const name of ['FORCE_COLOR', 'NO_COLOR', 'FLEXTYPE_PROJECT', 'FLEXTYPE_PORT', 'FLEXTYPE_HOST']) {
-    if (!(name in extra)) delete env[name];
+  // Every FLEXTYPE_ variable sets something (a setting, the project…): only those a test gives.
+  for (const name of Object.keys(env)) {
+    if ((name === 'FORCE_COLOR' || name === 'NO_COLOR' || name.startsWith('FLEXTYPE_')) && !(name in extra)) delete env[name];
   }
   return env;
 }
@@ -112,10 +113,10 @@ export interface Served {
 }
 
 /** Starts `flextype serve` on an ephemeral port; the banner gives the real URL. */
-export function serve(project: string): Promise<Served> {
+export function serve(project: string, env: Record<string, string> = {}): Promise<Served> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'serve', '--project', project, '--host', '127.0.0.1', '--port', '0'], {
-      env: childEnv(),
+      env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -17,6 +17,7 @@ before(ensureBuilt);
 // ---- tests -----------------------------------------------------------------------------------
 
 const COMMANDS = [
+  'init',
   'serve',
   'tokens:create',
   'tokens:fetch',
@@ -34,6 +35,10 @@ const COMMANDS = [
   'entries:delete',
   'entries:has',
   'cache:clear',
+  'webhooks:list',
+  'webhooks:log',
+  'webhooks:test',
+  'webhooks:redeliver',
 ];
 
 describe('CLI: help, exit codes and output', () => {

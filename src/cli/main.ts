@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-/** `flextype`: the command-line interface (serve, tokens:*, entries:*, cache:*, storage:*). */
+/** `flextype`: the command-line interface (init, serve, tokens:*, entries:*, cache:*, storage:*, webhooks:*). */
 import { Command } from 'commander';
 import { loadManifest } from '../core/settings.js';
 import { registerCache } from './commands/cache.js';
 import { registerEntries } from './commands/entries.js';
+import { registerInit } from './commands/init.js';
 import { registerQuery } from './commands/query.js';
 import { registerServe } from './commands/serve.js';
 import { registerStorage } from './commands/storage.js';
 import { registerTokens } from './commands/tokens.js';
+import { registerWebhooks } from './commands/webhooks.js';
 import { fail, toleratePipeReadersLeaving } from './output.js';
 
 toleratePipeReadersLeaving();
@@ -24,11 +26,13 @@ program
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 
+registerInit(program);
 registerServe(program);
 registerTokens(program);
 registerEntries(program);
 registerCache(program);
 registerQuery(program);
 registerStorage(program);
+registerWebhooks(program);
 
 program.parseAsync(process.argv).catch(fail);

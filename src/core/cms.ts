@@ -15,6 +15,7 @@ import { loadManifest, loadSettings, type Settings } from './settings.js';
 import { ContentStore, type Logger } from './store/store.js';
 import { TokensService } from './tokens/service.js';
 import type { PlainObject } from './util.js';
+import { Webhooks, type WebhooksMode } from './webhooks/index.js';
 
 export interface CmsOptions {
   projectDir: string;
@@ -23,6 +24,11 @@ export interface CmsOptions {
   log?: Logger & { error(obj: object, msg?: string): void };
   /** Another storage engine; the file engine over `<project>/entries` by default. */
   engine?: StorageEngine;
+  /**
+   * The server delivers webhooks ('deliver'); other processes only record their events in the
+   * outbox's inbox for the server to deliver ('record', the default).
+   */
+  webhooks?: WebhooksMode;
 }
 
 export class Cms {
@@ -33,6 +39,7 @@ export class Cms {
   readonly entries: EntriesService;
   readonly tokens: TokensService;
   readonly renderer: Renderer;
+  readonly webhooks: Webhooks;
 
   private readonly log: CmsOptions['log'];
 
@@ -41,6 +48,7 @@ export class Cms {
     this.projectDir = path.resolve(options.projectDir);
     this.settings = loadSettings(this.projectDir, options.settings);
     this.registry = new Registry(loadManifest(), this.settings);
+    this.webhooks = new Webhooks({ projectDir: this.projectDir, settings: this.settings, mode: options.webhooks ?? 'record', ...(options.log ? { log: options.log } : {}) });
     const resolve = createCollectionResolver(this.settings.entries.collections);
     const engine = options.engine ?? createEngine(this.projectDir, this.settings, resolve, options.log);
     const presentOptions = {
@@ -75,6 +83,8 @@ export class Cms {
     this.tokens = new TokensService(this.store, this.settings, queryLimits, (err) =>
       options.log?.error({ err: err.message }, 'could not write call counters'),
     );
+    this.entries.attachEvents(this.webhooks.emit);
+    this.tokens.attachEvents(this.webhooks.emit);
   }
 
   /** Opens the engine (cleans what a crash left behind), builds the id tree and starts the change feed. */
@@ -82,6 +92,7 @@ export class Cms {
     const { recovered } = await this.open();
     const entries = await this.store.warm();
     const watching = await this.store.startWatching();
+    await this.webhooks.start();
     if (this.settings.cache.preload) {
       // In the background: the server answers meanwhile, reading files on demand.
       void this.store.preload().catch((err: Error) => this.log?.warn({ err: err.message }, 'preload stopped'));
@@ -97,11 +108,15 @@ export class Cms {
     return this.opened;
   }
 
-  /** Drops every cache (parsed entries, id tree, verified secrets); content is untouched. */
-  clearCaches(): void {
+  /**
+   * Drops every cache (parsed entries, id tree, verified secrets); content is untouched. Resolves
+   * once the `cache.cleared` webhook event is recorded (at once when no endpoint wants it).
+   */
+  clearCaches(source: 'api' | 'cli' | 'signal' = 'api'): Promise<void> {
     this.store.clear();
     this.renderer.cache.clear();
     this.tokens.verified.clear();
+    return this.webhooks.emit('cache.cleared', { source });
   }
 
   /** Writes pending counters, stops background work and closes the engine. */
@@ -111,6 +126,7 @@ export class Cms {
       await this.tokens.counters.flush();
     } finally {
       await this.store.stopWatching();
+      await this.webhooks.close();
       await this.store.engine.close();
     }
   }

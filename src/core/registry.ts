@@ -9,12 +9,28 @@ import path from 'node:path';
 import { documentedSettings, type Manifest, type Settings } from './settings.js';
 import { deepFreeze, getPath, hasPath, setPath, type PlainObject } from './util.js';
 
+/**
+ * Settings that hold credentials: never in the tree, whatever `registry.public` lists. Webhook
+ * endpoints carry secrets (and URLs that may); a database URL carries its password.
+ */
+const NEVER_SHOWN = ['webhooks', 'storage.url'];
+
+const isNeverShown = (key: string) => NEVER_SHOWN.some((hidden) => key === hidden || key.startsWith(`${hidden}.`) || hidden.startsWith(`${key}.`));
+
+function removePath(tree: PlainObject, dotPath: string): void {
+  const parts = dotPath.split('.');
+  let node: unknown = tree;
+  for (const part of parts.slice(0, -1)) node = node !== null && typeof node === 'object' ? (node as PlainObject)[part] : undefined;
+  if (node !== null && typeof node === 'object') delete (node as PlainObject)[parts[parts.length - 1]!];
+}
+
 /** The settings tree the registry answers: documented keys, the public extras, no absolute paths. */
 function visibleSettings(settings: Settings): PlainObject {
   const visible = documentedSettings(settings) as PlainObject;
   for (const key of settings.registry.public) {
-    if (hasPath(settings, key)) setPath(visible, key, structuredClone(getPath(settings, key)));
+    if (!isNeverShown(key) && hasPath(settings, key)) setPath(visible, key, structuredClone(getPath(settings, key)));
   }
+  for (const hidden of NEVER_SHOWN) removePath(visible, hidden);
   // The registry never tells where the server's files are (SPEC §12).
   if (path.isAbsolute(settings.entries.directory)) delete (visible['entries'] as PlainObject)['directory'];
   return visible;

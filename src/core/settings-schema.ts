@@ -74,6 +74,43 @@ const directive = z.object({ enabled: z.boolean(), enabled_globally: z.boolean()
 const frontmatterHeader = z.object({ header: z.object({ serializer: z.string(), allowed: stringList() }) });
 const dotPath = z.string().regex(/^[^.]+(\.[^.]+)*$/, { message: 'a dot path such as mail.host' });
 
+/** Event names a webhook may subscribe to; `*` is every event. */
+export const WEBHOOK_EVENTS = [
+  'entries.created',
+  'entries.updated',
+  'entries.moved',
+  'entries.copied',
+  'entries.deleted',
+  'tokens.created',
+  'tokens.updated',
+  'tokens.deleted',
+  'cache.cleared',
+] as const;
+
+const webhookUrl = z.string().refine(
+  (text) => {
+    try {
+      const url = new URL(text);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'an http:// or https:// URL' },
+);
+
+const webhookEndpoint = z
+  .object({
+    url: webhookUrl,
+    events: z.array(z.enum(['*', ...WEBHOOK_EVENTS])).min(1),
+    // The HMAC key: given here, or the name of an environment variable holding it.
+    secret: z.string().min(16).optional(),
+    secret_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'an environment variable name' }).optional(),
+  })
+  .refine((endpoint) => (endpoint.secret === undefined) !== (endpoint.secret_env === undefined), {
+    message: 'exactly one of "secret" (at least 16 characters) or "secret_env"',
+  });
+
 export const settingsSchema = z.object({
   timezone: timeZone,
   charset: z.string(),
@@ -214,6 +251,14 @@ export const settingsSchema = z.object({
     }),
   }),
   log: z.object({ level: z.enum(LOG_LEVELS) }),
+  webhooks: z.object({
+    endpoints: z.array(webhookEndpoint),
+    max_attempts: z.number().int().min(1).max(100),
+    backoff_base: z.number().min(0),
+    backoff_max: z.number().min(0),
+    timeout: z.number().positive(),
+    log_size: z.number().int().min(1),
+  }),
 });
 
 export type SchemaSettings = z.infer<typeof settingsSchema>;
@@ -222,6 +267,8 @@ type Issue = z.core.$ZodIssue;
 
 function describeFound(issue: Issue): string {
   if (!('input' in issue) || issue.input === undefined) return 'nothing';
+  // Never repeat a secret in an error message (it reaches logs and terminals).
+  if (issue.path.some((key) => typeof key === 'string' && /secret/i.test(key))) return '(a value, not shown)';
   const text = JSON.stringify(issue.input);
   return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }
@@ -248,10 +295,15 @@ function describeExpected(issue: Issue): string {
   }
 }
 
-/** One readable line per problem: where (dot path), what was expected, what was found. */
-export function describeIssues(issues: readonly Issue[]): string[] {
+/**
+ * One readable line per problem: where (dot path, and the variable that set it when `origin` knows
+ * one), what was expected, what was found.
+ */
+export function describeIssues(issues: readonly Issue[], origin?: (dotPath: string) => string | undefined): string[] {
   return issues.map((issue) => {
-    const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(the whole file)';
+    const dotPath = issue.path.map(String).join('.');
+    const variable = dotPath === '' ? undefined : origin?.(dotPath);
+    const where = issue.path.length > 0 ? `${dotPath}${variable ? ` (from ${variable})` : ''}` : '(the whole file)';
     return `${where}: expected ${describeExpected(issue)}, found ${describeFound(issue)}`;
   });
 }

@@ -1,11 +1,13 @@
 /**
  * Settings: the built-in defaults (config/default-settings.yaml, shipped with the package)
- * deep-merged with the project's config/flextype/settings.yaml, checked once at start-up, then frozen.
+ * deep-merged with the project's config/flextype/settings.yaml, then the FLEXTYPE_<PATH> environment
+ * variables, then the command line's; checked once at start-up, then frozen.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseYaml } from '../storage/serializers/yaml.js';
+import { EnvironmentError, originOf, settingsFromEnvironment } from './settings-env.js';
 import { describeIssues, settingsSchema, type SchemaSettings } from './settings-schema.js';
 import { deepFreeze, deepMerge, isPlainObject, type PlainObject } from './util.js';
 
@@ -65,16 +67,21 @@ export interface CheckedSettings {
   settings: Settings;
   /** Keys no setting of this product has (misspelled, or the project's own): dot paths. */
   unknownKeys: string[];
+  /** FLEXTYPE_ environment variables that name no setting. */
+  unknownVariables: string[];
 }
 
-/** Checks a merged settings tree against the schema; every problem is listed in one SettingsError. */
-export function checkSettings(merged: PlainObject, source = 'settings'): CheckedSettings {
+/**
+ * Checks a merged settings tree against the schema; every problem is listed in one SettingsError.
+ * `origin` names where a dot path's value came from when not from the files (an environment variable).
+ */
+export function checkSettings(merged: PlainObject, source = 'settings', origin?: (dotPath: string) => string | undefined): CheckedSettings {
   const result = settingsSchema.safeParse(merged, { reportInput: true });
   if (!result.success) {
-    const problems = describeIssues(result.error.issues);
+    const problems = describeIssues(result.error.issues, origin);
     throw new SettingsError(`invalid ${source} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
   }
-  return { settings: deepFreeze(merged) as Settings, unknownKeys: unknownKeys(merged, result.data, '', []) };
+  return { settings: deepFreeze(merged) as Settings, unknownKeys: unknownKeys(merged, result.data, '', []), unknownVariables: [] };
 }
 
 /** The documented part of checked settings (what the schema knows), without the project's own keys. */
@@ -82,17 +89,31 @@ export function documentedSettings(settings: Settings): SchemaSettings {
   return settingsSchema.parse(settings);
 }
 
-/** Loads, merges, checks and freezes the settings of a project, telling which keys are unknown. */
-export function loadCheckedSettings(projectDir: string, overrides: PlainObject = {}): CheckedSettings {
+/**
+ * Loads, merges, checks and freezes the settings of a project, telling which keys are unknown.
+ * Precedence: defaults < the project's settings file < FLEXTYPE_ variables of `env` < `overrides`.
+ */
+export function loadCheckedSettings(projectDir: string, overrides: PlainObject = {}, env: NodeJS.ProcessEnv = process.env): CheckedSettings {
   const defaults = readYamlMap(DEFAULT_SETTINGS_FILE, true);
   const file = projectSettingsFile(projectDir);
-  const project = readYamlMap(file, false);
-  return checkSettings(deepMerge(deepMerge(defaults, project), overrides), `settings (${file} over the defaults)`);
+  const fromFiles = deepMerge(defaults, readYamlMap(file, false));
+  let fromEnv;
+  try {
+    fromEnv = settingsFromEnvironment(env, fromFiles);
+  } catch (err) {
+    if (err instanceof EnvironmentError) throw new SettingsError(err.message);
+    throw err;
+  }
+  const source = fromEnv.origins.size > 0 ? `settings (environment over ${file} over the defaults)` : `settings (${file} over the defaults)`;
+  const checked = checkSettings(deepMerge(deepMerge(fromFiles, fromEnv.settings), overrides), source, (dotPath) =>
+    originOf(fromEnv.origins, dotPath),
+  );
+  return { ...checked, unknownVariables: fromEnv.unknownVariables };
 }
 
-/** Loads, merges, checks and freezes the settings of a project; `overrides` win over both files. */
-export function loadSettings(projectDir: string, overrides: PlainObject = {}): Settings {
-  return loadCheckedSettings(projectDir, overrides).settings;
+/** Loads, merges, checks and freezes the settings of a project; `overrides` win over the files and the environment. */
+export function loadSettings(projectDir: string, overrides: PlainObject = {}, env: NodeJS.ProcessEnv = process.env): Settings {
+  return loadCheckedSettings(projectDir, overrides, env).settings;
 }
 
 /** Our product's manifest as the registry answers it (`flextype.manifest.*`, SPEC §12). */

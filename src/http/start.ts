@@ -47,7 +47,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       `unknown settings (misspelled? not used by the server, hidden from the registry unless listed in registry.public): ${unknown.join(', ')}`,
     );
   }
-  const cms = new Cms({ projectDir: options.projectDir, settings: options.settings, log: logger });
+  if (checked.unknownVariables.length > 0) {
+    logger.warn(
+      { variables: checked.unknownVariables },
+      `environment variables that name no setting (misspelled?): ${checked.unknownVariables.join(', ')}`,
+    );
+  }
+  const cms = new Cms({ projectDir: options.projectDir, settings: options.settings, log: logger, webhooks: 'deliver' });
   const app = await buildServer(cms, { logger: logger as FastifyBaseLogger, controlSecret: options.controlSecret });
   const info = await cms.start();
   const host = options.host ?? cms.settings.server.host;

@@ -70,8 +70,11 @@ export function registerServe(program: Command): void {
       // An operator may also signal the server themselves (`kill -USR2 <pid>`); cache:clear does not.
       process.on('SIGUSR2', () => {
         if (!server) return;
-        server.cms.clearCaches();
-        server.logger.info('caches cleared (SIGUSR2)');
+        const { cms, logger } = server;
+        cms.clearCaches('signal').then(
+          () => logger.info('caches cleared (SIGUSR2)'),
+          (err: Error) => logger.error({ err: err.message }, 'caches cleared (SIGUSR2), but the webhook event could not be recorded'),
+        );
       });
       // Loaded here, not at the top: the HTTP stack would slow every other command's start-up.
       const { startServer } = await import('../../http/start.js');

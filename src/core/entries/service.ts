@@ -17,6 +17,7 @@ import { etagListIncludes, etagOf, type CachedEntry, type ContentStore } from '.
 import { isPlainObject, MAX_NESTING, nestingDepth, sanitizeKeys, type PlainObject } from '../util.js';
 import type { RenderedAnswer, Renderer } from '../render/renderer.js';
 import type { RenderSession } from '../render/session.js';
+import type { EventSink } from '../webhooks/events.js';
 import { TOKENS_ROOT } from './present.js';
 
 /**
@@ -78,12 +79,18 @@ export function asDataMap(data: unknown, required: boolean, maxDepth = MAX_NESTI
 
 export class EntriesService {
   private renderer: Renderer | undefined;
+  /** Where changes are reported (webhooks), under the write's lock, before the caller is answered. */
+  private emit: EventSink = async () => {};
 
   constructor(
     private readonly store: ContentStore,
     private readonly idLimits: IdLimits & { max_data_depth: number },
     private readonly queryLimits: QueryLimits,
   ) {}
+
+  attachEvents(sink: EventSink): void {
+    this.emit = sink;
+  }
 
   /** Fetches render through it (and it fetches other entries for content through us). */
   attachRenderer(renderer: Renderer): void {
@@ -237,20 +244,22 @@ export class EntriesService {
         visibility,
       };
       // A folder link on the way out of entries/ is refused by the store: a 400, not a 500.
-      return this.store.write(id, fields).catch((err: unknown) => {
+      const created = await this.store.write(id, fields).catch((err: unknown) => {
         throw this.failure(err, `creating entry "${id}"`);
       });
+      await this.emit('entries.created', { id, etag: created.etag });
+      return created;
     });
   }
 
   async update(rawId: unknown, rawData: unknown, ifMatch?: string): Promise<CachedEntry> {
     const id = this.id(rawId);
     const data = asDataMap(rawData, true, this.idLimits.max_data_depth);
-    return this.store.locks.withEntry(id, () =>
+    return this.store.locks.withEntry(id, async () => {
       // Another writer (a node, an editor) may replace the entry between the read and the write:
       // the write names the revision it merged into, and a conflict merges again into the new one.
       // The client's If-Match is checked on every attempt: a 412 only once it no longer matches.
-      retryOnConflict(async () => {
+      const updated = await retryOnConflict(async () => {
         let entry: CachedEntry;
         try {
           entry = await this.existing(id, true);
@@ -263,8 +272,10 @@ export class EntriesService {
         return this.store.write(id, { ...entry.fields, ...data }, { expected: entry.meta.revision });
       }).catch((err: unknown) => {
         throw this.failure(err, `updating entry "${id}"`);
-      }),
-    );
+      });
+      await this.emit('entries.updated', { id, etag: updated.etag, fields: Object.keys(data) });
+      return updated;
+    });
   }
 
   private async targetChecks(id: string, newId: string): Promise<void> {
@@ -285,6 +296,7 @@ export class EntriesService {
       await this.store.move(id, newId).catch((err: unknown) => {
         throw this.failure(err, `moving entry "${id}"`);
       });
+      await this.emit('entries.moved', { id, new_id: newId });
       return entry ? this.existing(newId) : undefined;
     });
   }
@@ -301,6 +313,7 @@ export class EntriesService {
         .catch((err: unknown) => {
           throw this.failure(err, `copying entry "${id}"`);
         });
+      await this.emit('entries.copied', { id, new_id: newId });
       return this.existing(newId);
     });
   }
@@ -313,6 +326,7 @@ export class EntriesService {
       await this.store.remove(id).catch((err: unknown) => {
         throw this.failure(err, `deleting entry "${id}"`);
       });
+      await this.emit('entries.deleted', { id });
     });
   }
 }

@@ -16,6 +16,7 @@ import type { Settings } from '../settings.js';
 import { retryOnConflict } from '../store/retry.js';
 import type { CachedEntry, ContentStore } from '../store/store.js';
 import type { PlainObject } from '../util.js';
+import { tokenEventData, type EventSink } from '../webhooks/events.js';
 import { CallCounters } from './counters.js';
 import { BCRYPT_SHAPE, costOf, generateToken, hashSecret, verifySecret, VerifiedSecrets } from './hash.js';
 import { aboveDetail, excess, grantDetail, hasExpiry, limitOf, powerOf, type Power } from './power.js';
@@ -58,6 +59,8 @@ export class TokensService {
   readonly verified = new VerifiedSecrets();
   readonly counters: CallCounters;
   private dummy: Promise<string> | undefined;
+  /** Where token changes are reported (webhooks): never with the token or its secret. */
+  private emit: EventSink = async () => {};
 
   constructor(
     private readonly store: ContentStore,
@@ -66,6 +69,10 @@ export class TokensService {
     onError: (err: Error) => void = () => {},
   ) {
     this.counters = new CallCounters(store, settings.tokens.calls_flush_interval, onError);
+  }
+
+  attachEvents(sink: EventSink): void {
+    this.emit = sink;
   }
 
   private async tokenEntry(token: string): Promise<CachedEntry | undefined> {
@@ -278,7 +285,7 @@ export class TokensService {
     const hashed = await hashSecret(accessToken, this.settings.tokens.hash_rounds);
     const id = entryIdOf(token);
     await this.store.locks.withEntry(id, async () => {
-      await this.store.write(id, {
+      const written = await this.store.write(id, {
         ...fields,
         hashed_access_token: hashed,
         state: fields['state'] ?? 'enabled',
@@ -288,6 +295,7 @@ export class TokensService {
         created_at: nowForStorage(),
         created_by: typeof fields['created_by'] === 'string' ? fields['created_by'] : '',
       });
+      await this.emit('tokens.created', tokenEventData(token, written.fields));
     });
     return { token, access_token: accessToken };
   }
@@ -296,9 +304,9 @@ export class TokensService {
     const token = this.tokenId(rawId);
     const data = asDataMap(rawData, true);
     const id = entryIdOf(token);
-    const entry = await this.store.locks.withEntry(id, () =>
+    const entry = await this.store.locks.withEntry(id, async () => {
       // Merged into the revision read; changed meanwhile by another writer: read and merge again.
-      retryOnConflict(async () => {
+      const written = await retryOnConflict(async () => {
         const current = await this.store.getFresh(id);
         if (!current) throw notFound(`token "${token}" does not exist`);
         this.assertBelow(current.fields, caller, 'change');
@@ -311,8 +319,10 @@ export class TokensService {
         if ('calls' in fields) return this.store.write(id, merged, expected);
         // The file gets the live count; the counter must know it is written, or it counts it twice.
         return this.counters.persistWith(id, current.fields, (calls) => this.store.write(id, { ...merged, calls }, expected));
-      }),
-    );
+      });
+      await this.emit('tokens.updated', tokenEventData(token, written.fields));
+      return written;
+    });
     return this.view(entry);
   }
 
@@ -327,6 +337,7 @@ export class TokensService {
       if (all.length <= 1) throw badRequest('this is the last token: create another one before deleting it');
       await this.store.remove(id);
       this.counters.forget(id);
+      await this.emit('tokens.deleted', tokenEventData(token));
     });
   }
 

@@ -10,7 +10,7 @@ export function cacheRoutes(app: FastifyInstance, { cms, guard }: RouteContext):
   app.post('/api/v1/cache/clear', async (request, reply) => {
     const params = paramsOf(request);
     await guard(request, params, OPS.clearCache);
-    cms.clearCaches();
+    await cms.clearCaches('api');
     return reply.code(204).send();
   });
 }

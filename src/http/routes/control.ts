@@ -34,7 +34,7 @@ export function controlRoutes(app: FastifyInstance, cms: Cms, secret: string, lo
     if (!secretMatches(request.headers[CONTROL_SECRET_HEADER], secret)) {
       return sendError(reply, 'unauthorized', 'the control secret is wrong');
     }
-    cms.clearCaches();
+    await cms.clearCaches('cli');
     log?.info('caches cleared (flextype cache:clear)');
     return reply.code(200).type('application/json; charset=utf-8').send(JSON.stringify({ cleared: true, pid: process.pid }));
   });
