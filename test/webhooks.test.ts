@@ -266,7 +266,7 @@ describe('webhooks: delivery from a server', () => {
     assert.equal(all.status, 200);
     assert.ok(!all.text.includes(SECRET) && !all.text.includes('webhooks'));
     const opened = await startTestServer({
-      settings: { registry: { public: ['webhooks', 'webhooks.endpoints', 'storage.url'] }, storage: { url: 'postgres://u:pw@db/x' }, webhooks: { endpoints: [{ url: receiver.url, events: ['cache.cleared'], secret: SECRET }] } },
+      settings: { registry: { public: ['webhooks', 'webhooks.endpoints', 'storage.url'] }, storage: { engine: 'files', url: 'postgres://u:pw@db/x' }, webhooks: { endpoints: [{ url: receiver.url, events: ['cache.cleared'], secret: SECRET }] } },
     });
     try {
       const res2 = await call(opened.base, 'GET', '/registry', { query: `id=flextype.settings.webhooks.endpoints&token=${opened.token}` });
