@@ -2,6 +2,7 @@
  * The content core assembled for one project folder: settings, registry, store, entries and
  * tokens services. The HTTP server and the CLI both work through this object.
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FsDriver } from '../storage/fs-driver.js';
 import type { StorageDriver } from '../storage/driver.js';
@@ -35,6 +36,7 @@ export class Cms {
   readonly renderer: Renderer;
 
   private readonly log: CmsOptions['log'];
+  private started = false;
 
   constructor(options: CmsOptions) {
     this.log = options.log;
@@ -94,7 +96,48 @@ export class Cms {
       // In the background: the server answers meanwhile, reading files on demand.
       void this.store.preload().catch((err: Error) => this.log?.warn({ err: err.message }, 'preload stopped'));
     }
+    this.started = true;
     return { entries, recovered, watching };
+  }
+
+  /**
+   * Whether the content can be served (readiness): start-up done (crash recovery, id tree), and
+   * the storage answering a read now. Each check is 'ok' or says what is wrong.
+   */
+  async readiness(timeoutMs = 2000): Promise<{ ready: boolean; checks: { store: string; storage: string } }> {
+    const store = this.started ? 'ok' : 'starting: the entries are not loaded yet';
+    let storage: string;
+    let timer: NodeJS.Timeout | undefined;
+    const ours = new Set<unknown>();
+    try {
+      const probe = (async () => {
+        const driver = this.store.driver;
+        // The files engine answers "no entry" for a missing folder: the folder itself must be there.
+        if (driver instanceof FsDriver && !(await stat(driver.location)).isDirectory()) {
+          const notFolder = new Error('the entries folder is not a folder');
+          ours.add(notFolder);
+          throw notFolder;
+        }
+        await driver.stat('');
+      })();
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const slow = new Error(`no answer within ${timeoutMs} ms`);
+          ours.add(slow);
+          reject(slow);
+        }, timeoutMs);
+      });
+      await Promise.race([probe, late]);
+      storage = 'ok';
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // The reason, never a path or a connection string (the answer may be public).
+      const reason = ours.has(err) ? (err as Error).message : code === 'ENOENT' ? 'the entries folder is missing' : (code ?? 'the storage refused a read');
+      storage = `unreachable: ${reason}`;
+    } finally {
+      clearTimeout(timer);
+    }
+    return { ready: store === 'ok' && storage === 'ok', checks: { store, storage } };
   }
 
   /** Drops every cache (parsed entries, id tree, verified secrets); content is untouched. */

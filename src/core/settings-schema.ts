@@ -205,7 +205,17 @@ export const settingsSchema = z.object({
       expressions: switches(),
     }),
   }),
-  log: z.object({ level: z.enum(LOG_LEVELS) }),
+  log: z.object({
+    level: z.enum(LOG_LEVELS),
+    // One JSON line per answered request (request id, method, route, status, duration, bytes).
+    access: z.boolean(),
+  }),
+  metrics: z.object({
+    // Prometheus text at GET /metrics.
+    enabled: z.boolean(),
+    // When not empty, /metrics needs `Authorization: Bearer <token>` (compared in constant time).
+    token: z.string(),
+  }),
 });
 
 export type SchemaSettings = z.infer<typeof settingsSchema>;

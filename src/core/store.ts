@@ -399,6 +399,11 @@ export class ContentStore {
     return this.cache.size;
   }
 
+  /** Entries in the id tree; undefined while it is not built (before start-up, after clear()). */
+  get entryCount(): number | undefined {
+    return this.entryIds?.size;
+  }
+
   // ---- watching for edits outside the API ---------------------------------------------------
 
   /** Starts watching for outside edits; returns false (stat checks instead) when unavailable. */
