@@ -22,12 +22,12 @@ import { createReplier } from './reply.js';
 import { CACHE_PATHS, cacheRoutes } from './routes/cache.js';
 import { controlRoutes } from './routes/control.js';
 import { ENTRIES_PATHS, entriesRoutes } from './routes/entries.js';
-import { OPS_PATHS, opsRoutes } from './routes/ops.js';
+import { opsPaths, opsRoutes } from './routes/ops.js';
 import { QUERY_PATHS, queryRoutes } from './routes/query.js';
 import { REGISTRY_PATHS, registryRoutes } from './routes/registry.js';
 import { TOKENS_PATHS, tokensRoutes } from './routes/tokens.js';
 
-const KNOWN_PATHS: Record<string, string[]> = { ...ENTRIES_PATHS, ...TOKENS_PATHS, ...REGISTRY_PATHS, ...CACHE_PATHS, ...QUERY_PATHS, ...OPS_PATHS };
+const API_PATHS: Record<string, string[]> = { ...ENTRIES_PATHS, ...TOKENS_PATHS, ...REGISTRY_PATHS, ...CACHE_PATHS, ...QUERY_PATHS };
 
 export interface ServerOptions {
   /** Failures, and the access log (settings log.access), go here. */
@@ -59,6 +59,7 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
 export async function buildServer(cms: Cms, options: ServerOptions = {}): Promise<FastifyInstance> {
   const settings = cms.settings;
   const limits: DecodeLimits = decodeLimitsOf(settings);
+  const KNOWN_PATHS: Record<string, string[]> = { ...API_PATHS, ...opsPaths(settings.metrics.enabled) };
   const log = options.logger;
   const brake = new FailureBrake(settings.security.auth_failures_per_minute, settings.security.auth_block_seconds, {
     concurrent: settings.security.auth_concurrent_per_address,

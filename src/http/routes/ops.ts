@@ -14,7 +14,12 @@ export const HEALTH_PATH = '/api/v1/health';
 export const READY_PATH = '/api/v1/ready';
 export const METRICS_PATH = '/metrics';
 
-export const OPS_PATHS: Record<string, string[]> = { [HEALTH_PATH]: ['GET', 'HEAD'], [READY_PATH]: ['GET', 'HEAD'], [METRICS_PATH]: ['GET', 'HEAD'] };
+/** The paths and their methods (for 405 and Allow); /metrics only when metrics are on. */
+export function opsPaths(metrics: boolean): Record<string, string[]> {
+  const paths: Record<string, string[]> = { [HEALTH_PATH]: ['GET', 'HEAD'], [READY_PATH]: ['GET', 'HEAD'] };
+  if (metrics) paths[METRICS_PATH] = ['GET', 'HEAD'];
+  return paths;
+}
 
 const HEALTHY = JSON.stringify({ status: 'ok' });
 
