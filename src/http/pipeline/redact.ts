@@ -2,8 +2,10 @@
 
 const SECRET_PARAMS = new Set(['token', 'access_token', 'string', 'hash']);
 
-/** The parameter name as the query parser sees it: percent-decoded, without brackets. */
+/** The parameter name as the query parser sees it: percent-decoded, without brackets, lower case. */
 function paramName(rawKey: string): string {
+  // Plain keys (nearly all of them) need no decoding: this runs for every access log line.
+  if (!/[%+[]/.test(rawKey)) return rawKey.toLowerCase();
   let key = rawKey.replace(/\+/g, ' ');
   try {
     key = decodeURIComponent(key);
@@ -17,14 +19,17 @@ function paramName(rawKey: string): string {
 export function redactUrl(url: string): string {
   const at = url.indexOf('?');
   if (at === -1) return url;
-  const query = url
-    .slice(at + 1)
-    .split('&')
-    .map((part) => {
-      const eq = part.indexOf('=');
-      const rawKey = eq === -1 ? part : part.slice(0, eq);
-      return SECRET_PARAMS.has(paramName(rawKey)) ? `${rawKey}=[redacted]` : part;
-    })
-    .join('&');
-  return `${url.slice(0, at)}?${query}`;
+  let out = url.slice(0, at + 1);
+  let start = at + 1;
+  while (start <= url.length) {
+    let end = url.indexOf('&', start);
+    if (end === -1) end = url.length;
+    const part = url.slice(start, end);
+    const eq = part.indexOf('=');
+    const rawKey = eq === -1 ? part : part.slice(0, eq);
+    out += SECRET_PARAMS.has(paramName(rawKey)) ? `${rawKey}=[redacted]` : part;
+    if (end < url.length) out += '&';
+    start = end + 1;
+  }
+  return out;
 }
