@@ -30,11 +30,14 @@ interface Sink {
 
 /** Flush at least this often in characters, even within one turn of the event loop. */
 const BATCH_MAX = 64 * 1024;
+/** URLs (and route names) as they appear in lines, remembered: the same ones come again and again. */
+const QUOTED_MAX = 1024;
 
 export class AccessLog {
   private pending = '';
   private scheduled = false;
   private readonly pid = process.pid;
+  private readonly quoted = new Map<string, string>();
 
   private constructor(private readonly sink: Sink) {}
 
@@ -51,13 +54,25 @@ export class AccessLog {
     // (id is a checked token, method is one of Node's known methods) are escaped where they can need it.
     this.pending +=
       `{"level":30,"time":${Date.now()},"pid":${this.pid},"reqId":"${record.id}","method":"${record.method}",` +
-      `"route":${JSON.stringify(record.route)},"url":${JSON.stringify(redactUrl(record.url))},"status":${record.status},` +
+      `"route":${this.quote(record.route, false)},"url":${this.quote(record.url, true)},"status":${record.status},` +
       `"ms":${Math.round(record.ms * 1000) / 1000},"bytes":${record.bytes},"remote":${record.remote === undefined ? 'null' : JSON.stringify(record.remote)},"msg":"request"}\n`;
     if (this.pending.length >= BATCH_MAX) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  /** A JSON string of `text` (a URL with credentials redacted), remembered; bounded whatever clients send. */
+  private quote(text: string, url: boolean): string {
+    const key = url ? text : `\0${text}`; // a route name never collides with a URL
+    let found = this.quoted.get(key);
+    if (found === undefined) {
+      found = JSON.stringify(url ? redactUrl(text) : text);
+      if (this.quoted.size >= QUOTED_MAX) this.quoted.clear();
+      this.quoted.set(key, found);
+    }
+    return found;
   }
 
   /** Writes what is pending now (also on close, so no line is lost at shutdown). */
