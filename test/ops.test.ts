@@ -165,6 +165,20 @@ describe('who may read /metrics (settings metrics.enabled, metrics.token)', () =
     }
   });
 
+  it('without a token: loopback clients only (behind a trusted proxy, the forwarded client decides)', async () => {
+    const t = await startTestServer({ fromDemo: true, settings: { server: { trust_proxy: true } } });
+    try {
+      const url = `${t.server.url}/metrics`;
+      assert.equal((await rawGet(url)).status, 200);
+      assert.equal((await rawGet(url, { 'x-forwarded-for': '127.0.0.1' })).status, 200);
+      const remote = await rawGet(url, { 'x-forwarded-for': '203.0.113.7' });
+      assert.equal(remote.status, 401);
+      assert.match(JSON.parse(remote.body.toString('utf8')).detail, /metrics\.token/);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('metrics.enabled: false answers 404', async () => {
     const t = await startTestServer({ fromDemo: true, settings: { metrics: { enabled: false } } });
     try {

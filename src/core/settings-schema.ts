@@ -213,7 +213,8 @@ export const settingsSchema = z.object({
   metrics: z.object({
     // Prometheus text at GET /metrics.
     enabled: z.boolean(),
-    // When not empty, /metrics needs `Authorization: Bearer <token>` (compared in constant time).
+    // When not empty, /metrics needs `Authorization: Bearer <token>` (compared in constant time);
+    // when empty, only loopback clients may read it.
     token: z.string(),
   }),
 });

@@ -1,7 +1,10 @@
 /**
  * Operations: liveness (`/api/v1/health`), readiness (`/api/v1/ready`) and Prometheus metrics
  * (`/metrics`). Health and readiness need no token (a load balancer calls them) and say nothing
- * secret; metrics are open, or need `Authorization: Bearer <metrics.token>` when one is set.
+ * secret. Metrics (settings `metrics`): with `metrics.token` set, they need
+ * `Authorization: Bearer <token>`, from anywhere; without one, only clients on this machine
+ * (loopback, judged on the client address, so behind a proxy with server.trust_proxy set the
+ * proxy's clients are not taken for local ones) may read them.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -22,6 +25,7 @@ export function opsPaths(metrics: boolean): Record<string, string[]> {
 }
 
 const HEALTHY = JSON.stringify({ status: 'ok' });
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
 /** Equal in constant time (for the length of `expected`); a different length is simply unequal. */
 function sameSecret(given: string, expected: string): boolean {
@@ -53,6 +57,8 @@ export function opsRoutes(app: FastifyInstance, cms: Cms, pipeline: Pipeline): v
       if (!sameSecret(given, token)) {
         return sendError(reply, 'unauthorized', 'GET /metrics needs "Authorization: Bearer <metrics.token>"', { 'www-authenticate': 'Bearer realm="metrics"' });
       }
+    } else if (!LOOPBACK.test(request.ip)) {
+      return sendError(reply, 'unauthorized', 'without metrics.token set, /metrics answers only clients on this machine');
     }
     return reply.code(200).header('content-type', metrics.contentType).header('cache-control', 'no-store').send(await metrics.text());
   });
