@@ -6,12 +6,20 @@
  * Concurrency 1, a bounded number of requests, keep-alive; prints a Markdown table.
  *
  *   node --import tsx bench/query.ts [--entries 10000] [--requests 300] [--warmup 50]
+ *
+ * With `--store`, the same kind of query through the content core in-process (no HTTP), at each
+ * of `--scales` entries, with the field indexes off (the plain executor) and on, in the same run;
+ * also the longest the event loop was held while the queries ran:
+ *   node --import tsx bench/query.ts --store [--scales 10000,100000] [--requests 100]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Cms } from '../src/core/cms.js';
+import { queryIndexesOf } from '../src/core/query/indexes.js';
 import { createLogger } from '../src/logging.js';
 import { startServer, type RunningServer } from '../src/http/start.js';
 
@@ -20,6 +28,8 @@ const { values: flags } = parseArgs({
     entries: { type: 'string', default: '10000' },
     requests: { type: 'string', default: '300' },
     warmup: { type: 'string', default: '50' },
+    store: { type: 'boolean', default: false },
+    scales: { type: 'string', default: '10000,100000' },
   },
 });
 const ENTRIES = Number(flags.entries);
@@ -204,7 +214,90 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
+// ---- --store: the content core in-process, indexes off and on -----------------------------------
+
+const STORE_QUERIES: { name: string; filter: Record<string, unknown> }[] = [
+  { name: 'where tag = drama, sort_by rating DESC, limit 10', filter: { where: [{ key: 'tag', value: 'drama' }], sort_by: { key: 'rating', direction: 'DESC' }, limit: 10 } },
+  {
+    name: 'where visibility = visible and year >= 2015, sort_by views DESC, limit 10',
+    filter: { where: [{ key: 'visibility', value: 'visible' }, { key: 'year', operator: 'gte', value: 2015 }], sort_by: { key: 'views', direction: 'DESC' }, limit: 10 },
+  },
+  { name: 'where tag = drama, limit 10 (the total of every match)', filter: { where: [{ key: 'tag', value: 'drama' }], limit: 10 } },
+];
+
+async function storeRun(cms: Cms, filter: Record<string, unknown>, indexed: boolean, requests: number): Promise<{ median: number; p99: number; total: number; answer: string }> {
+  queryIndexesOf(cms.store).enabled = indexed;
+  let total = 0;
+  let answer = '';
+  const once = async () => {
+    const result = await cms.entries.fetch('posts', { collection: true, filter });
+    if (result.kind !== 'collection' || result.result.kind !== 'items') throw new Error('unexpected answer');
+    total = result.result.total;
+    answer = JSON.stringify(result.result.items.map((i) => i.id));
+  };
+  for (let i = 0; i < 3; i++) await once();
+  const samples: number[] = [];
+  for (let i = 0; i < requests; i++) {
+    const start = process.hrtime.bigint();
+    await once();
+    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  samples.sort((a, b) => a - b);
+  return { median: percentile(samples, 0.5), p99: percentile(samples, 0.99), total, answer };
+}
+
+async function storeBench(): Promise<void> {
+  const scales = flags.scales.split(',').map(Number);
+  const lines = [
+    '### Collection queries through the content core (in-process), field indexes off and on',
+    '',
+    `Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores; ${REQUESTS} measured queries per cell after 3 warm-up ones (these build the indexes).`,
+    '',
+    '| entries | query | matches | plain p50 / p99 ms | indexed p50 / p99 ms | p50 speed-up | longest event-loop hold plain / indexed ms |',
+    '|---:|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const scale of scales) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flextype-bench-store-'));
+    try {
+      let t = Date.now();
+      generateProject(dir, scale);
+      const generateMs = Date.now() - t;
+      const cms = new Cms({ projectDir: dir, settings: { storage: { durable: false }, cache: { preload: false } } });
+      t = Date.now();
+      await cms.start();
+      await cms.store.preload();
+      process.stderr.write(`${scale} entries: generated in ${generateMs} ms, preloaded in ${Date.now() - t} ms
+`);
+      for (const q of STORE_QUERIES) {
+        const hold = monitorEventLoopDelay({ resolution: 5 });
+        hold.enable();
+        const plain = await storeRun(cms, q.filter, false, REQUESTS);
+        hold.disable();
+        const plainHold = hold.max / 1e6;
+        hold.reset();
+        hold.enable();
+        const indexed = await storeRun(cms, q.filter, true, REQUESTS);
+        hold.disable();
+        if (plain.answer !== indexed.answer || plain.total !== indexed.total) throw new Error(`${q.name}: indexed answer differs`);
+        lines.push(
+          `| ${scale.toLocaleString('en')} | ${q.name} | ${plain.total} | ${plain.median.toFixed(2)} / ${plain.p99.toFixed(2)} | ` +
+            `${indexed.median.toFixed(2)} / ${indexed.p99.toFixed(2)} | ${(plain.median / indexed.median).toFixed(1)}× | ${plainHold.toFixed(0)} / ${(hold.max / 1e6).toFixed(0)} |`,
+        );
+      }
+      await cms.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+if (flags.store) {
+  storeBench().catch((err: unknown) => {
+    process.stderr.write(`bench:query --store failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  });
+} else main().catch((err: unknown) => {
   process.stderr.write(`bench:query failed: ${(err as Error).stack ?? String(err)}\n`);
   process.exitCode = 1;
 });

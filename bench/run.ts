@@ -14,6 +14,7 @@
  *   --keep                  keep the generated projects (prints where)     (BENCH_KEEP=1)
  *   --dir DIR               put every generated project in DIR             (BENCH_DIR)
  *   --wrk                   instead: the wrk comparison of bench/wrk.ts (cached GET vs bare node:http)
+ *   --scale 100k,1m         run the large-project benchmark instead (bench/scale.ts, its own flags)
  * The whole run is bounded: past --timeout seconds (default 360) it stops, cleans up and fails.
  * A full run takes about 2 minutes on a quiet 2-core machine; --quick about 40 s.
  */
@@ -105,7 +106,13 @@ function readConfig() {
   };
 }
 
+/** `--scale 100k,1m`: the large-project benchmark (bench/scale.ts) instead of this one. */
+const SCALE = process.argv.slice(2).some((arg) => arg === '--scale' || arg.startsWith('--scale='));
 let config: ReturnType<typeof readConfig>;
+if (SCALE) {
+  const { runScale } = await import('./scale.js');
+  process.exit(await runScale(process.argv.slice(2)));
+}
 try {
   config = readConfig();
 } catch (err) {

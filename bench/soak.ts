@@ -19,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createCollectionResolver } from '../src/core/collections.js';
 import { loadSettings } from '../src/core/settings.js';
-import { TEMP_PREFIX } from '../src/storage/fs-driver.js';
+import { TEMP_PREFIX } from '../src/storage/fs/engine.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');

@@ -9,7 +9,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { checkEntriesFolder, createToken, demoProjectCopy, ensureBuilt, spawnServer, type SpawnedServer } from '../bench/soak.js';
-import { TEMP_PREFIX } from '../src/storage/fs-driver.js';
+import { TEMP_PREFIX } from '../src/storage/fs/engine.js';
 
 const LOAD_MS = 2_000;
 const CONCURRENCY = 8;

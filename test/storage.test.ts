@@ -1,5 +1,5 @@
 /**
- * Storage conformance: `storageConformance` runs against any StorageDriver (written only against
+ * Storage conformance: `storageConformance` runs against any StorageEngine (written only against
  * the interface, so another engine can be plugged in); the file-system driver then gets its own
  * checks (files on disk, temporary files, recovery, symlinks), over HTTP too for the symlink guard.
  */
@@ -12,8 +12,8 @@ import JSON5 from 'json5';
 import YAML from 'yaml';
 import { createCollectionResolver } from '../src/core/collections.js';
 import type { CollectionSettings } from '../src/core/settings.js';
-import { StorageError, type FormatResolver, type StorageDriver } from '../src/storage/driver.js';
-import { FsDriver, TEMP_PREFIX } from '../src/storage/fs-driver.js';
+import { StorageError, type FormatResolver, type StorageEngine } from '../src/storage/engine.js';
+import { FsEngine, TEMP_PREFIX } from '../src/storage/fs/engine.js';
 import { getSerializer, type Fields, type Serializer } from '../src/storage/serializers/index.js';
 import { call, q, removeProject, startTestServer, tempProject } from './helpers.js';
 
@@ -32,9 +32,20 @@ export function testResolver(): FormatResolver {
   return createCollectionResolver(COLLECTIONS);
 }
 
-/** What a driver under test needs to provide. */
+/** Every id the engine lists at or below `under`, in one array. */
+async function readRaw(engine: StorageEngine, id: string): Promise<string | undefined> {
+  return (await engine.readSource(id))?.text;
+}
+
+async function scan(engine: StorageEngine, under?: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const batch of engine.list(under)) ids.push(...batch);
+  return ids;
+}
+
+/** What an engine under test needs to provide. */
 export interface DriverHarness {
-  driver: StorageDriver;
+  driver: StorageEngine;
   dispose(): Promise<void>;
 }
 
@@ -61,9 +72,9 @@ const RICH: Fields = {
 };
 
 export function storageConformance(name: string, makeHarness: (resolve: FormatResolver) => Promise<DriverHarness>): void {
-  describe(`StorageDriver conformance: ${name}`, () => {
+  describe(`StorageEngine conformance: ${name}`, () => {
     let h: DriverHarness;
-    let driver: StorageDriver;
+    let driver: StorageEngine;
     beforeEach(async () => {
       h = await makeHarness(testResolver());
       driver = h.driver;
@@ -72,8 +83,8 @@ export function storageConformance(name: string, makeHarness: (resolve: FormatRe
 
     it('reports a missing entry as undefined', async () => {
       assert.equal(await driver.read('missing'), undefined);
-      assert.equal(await driver.readRaw('missing'), undefined);
-      assert.equal(await driver.stat('missing'), undefined);
+      assert.equal(await readRaw(driver, 'missing'), undefined);
+      assert.equal(await driver.revision('missing'), undefined);
       assert.equal(await driver.read('missing/deeper'), undefined);
     });
 
@@ -91,11 +102,13 @@ export function storageConformance(name: string, makeHarness: (resolve: FormatRe
         assert.ok(stored);
         assert.equal(stored.id, id);
         assert.deepEqual(stored.fields, fields);
-        assert.equal(stored.stat.size, written.size);
-        assert.equal(stored.stat.mtimeMs, written.mtimeMs);
-        const stat = await driver.stat(id);
+        assert.equal(stored.meta.size, written.size);
+        assert.equal(stored.meta.mtimeMs, written.mtimeMs);
+        assert.equal(stored.meta.revision, written.revision);
+        const stat = await driver.revision(id);
         assert.equal(stat?.size, written.size);
-        const raw = await driver.readRaw(id);
+        assert.equal(stat?.revision, written.revision);
+        const raw = await readRaw(driver, id);
         assert.ok(raw?.includes('Body text') || !withContent);
         assert.ok(raw?.includes('numeric_string'));
       });
@@ -111,17 +124,17 @@ export function storageConformance(name: string, makeHarness: (resolve: FormatRe
       await driver.write('deep/er/est', { title: 'x', content: '' });
       assert.deepEqual((await driver.read('deep/er/est'))?.fields, { title: 'x', content: '' });
       assert.equal(await driver.read('deep/er'), undefined);
-      assert.equal(await driver.stat('deep'), undefined);
-      assert.deepEqual(await driver.scan(), ['deep/er/est']);
+      assert.equal(await driver.revision('deep'), undefined);
+      assert.deepEqual(await scan(driver), ['deep/er/est']);
     });
 
     it('scans every entry, or those below an id (the id included)', async () => {
       for (const id of ['a', 'a/b', 'a/b/c', 'a2', 'z/y', 'y/item']) await driver.write(id, { id, content: '' });
-      assert.deepEqual((await driver.scan()).sort(), ['a', 'a/b', 'a/b/c', 'a2', 'y/item', 'z/y']);
-      assert.deepEqual((await driver.scan('a')).sort(), ['a', 'a/b', 'a/b/c']);
-      assert.deepEqual((await driver.scan('a/b')).sort(), ['a/b', 'a/b/c']);
-      assert.deepEqual(await driver.scan('z'), ['z/y']);
-      assert.deepEqual(await driver.scan('none'), []);
+      assert.deepEqual((await scan(driver)).sort(), ['a', 'a/b', 'a/b/c', 'a2', 'y/item', 'z/y']);
+      assert.deepEqual((await scan(driver, 'a')).sort(), ['a', 'a/b', 'a/b/c']);
+      assert.deepEqual((await scan(driver, 'a/b')).sort(), ['a/b', 'a/b/c']);
+      assert.deepEqual(await scan(driver, 'z'), ['z/y']);
+      assert.deepEqual(await scan(driver, 'none'), []);
     });
 
     it('moves an entry with all its children', async () => {
@@ -136,7 +149,7 @@ export function storageConformance(name: string, makeHarness: (resolve: FormatRe
       assert.equal(await driver.read('p'), undefined);
       assert.equal(await driver.read('p/c'), undefined);
       assert.deepEqual((await driver.read('p2'))?.fields, { t: 'sibling', content: '' });
-      assert.deepEqual((await driver.scan()).sort(), ['p2', 'q', 'q/c', 'q/c/d']);
+      assert.deepEqual((await scan(driver)).sort(), ['p2', 'q', 'q/c', 'q/c/d']);
     });
 
     it('moves below another entry', async () => {
@@ -174,7 +187,7 @@ export function storageConformance(name: string, makeHarness: (resolve: FormatRe
       assert.deepEqual((await driver.read('dup/kid/grand'))?.fields, { t: 'grand', n: 3, content: '', copied_as: 'dup/kid/grand' });
       assert.deepEqual((await driver.read('orig'))?.fields, { t: 'orig', n: 1, content: 'o' });
       assert.deepEqual((await driver.read('orig/kid/grand'))?.fields, { t: 'grand', n: 3, content: '' });
-      assert.deepEqual((await driver.scan()).sort(), ['dup', 'dup/kid', 'dup/kid/grand', 'orig', 'orig/kid', 'orig/kid/grand']);
+      assert.deepEqual((await scan(driver)).sort(), ['dup', 'dup/kid', 'dup/kid/grand', 'orig', 'orig/kid', 'orig/kid/grand']);
     });
 
     it('writes a copy in the format of the target collection', async () => {
@@ -191,13 +204,70 @@ export function storageConformance(name: string, makeHarness: (resolve: FormatRe
       await driver.remove('r');
       assert.equal(await driver.read('r'), undefined);
       assert.equal(await driver.read('r/kid'), undefined);
-      assert.deepEqual((await driver.scan()).sort(), ['r-sibling', 'rr']);
+      assert.deepEqual((await scan(driver)).sort(), ['r-sibling', 'rr']);
     });
 
     it('has nothing to recover in a clean store', async () => {
       await driver.write('clean', { t: 'x', content: '' });
-      assert.equal(await driver.recover(), 0);
+      assert.equal((await driver.open()).recovered, 0);
       assert.deepEqual((await driver.read('clean'))?.fields, { t: 'x', content: '' });
+    });
+    const isConflict = (err: unknown) => err instanceof StorageError && err.reason === 'conflict';
+
+    it('writes with an expected revision only while it is still the current one', async () => {
+      const first = await driver.write('rev', { n: 1, content: '' });
+      const second = await driver.write('rev', { n: 2, content: '' }, { expected: first.revision });
+      assert.notEqual(second.revision, first.revision);
+      // A writer still holding the first revision must not overwrite the second version.
+      await assert.rejects(driver.write('rev', { n: 3, content: '' }, { expected: first.revision }), isConflict);
+      assert.deepEqual((await driver.read('rev'))?.fields, { n: 2, content: '' });
+      assert.equal((await driver.revision('rev'))?.revision, second.revision);
+      // Expecting a revision of an entry that is gone is a conflict too, and creates nothing.
+      await driver.remove('rev');
+      await assert.rejects(driver.write('rev', { n: 4, content: '' }, { expected: second.revision }), isConflict);
+      assert.equal(await driver.read('rev'), undefined);
+    });
+
+    it('a new revision for every change, none for a read', async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 5; i++) seen.add((await driver.write('revs', { i, content: 'x'.repeat(i % 2) })).revision);
+      assert.equal(seen.size, 5);
+      const now = (await driver.revision('revs'))!.revision;
+      await driver.read('revs');
+      assert.equal((await driver.revision('revs'))!.revision, now);
+    });
+
+    it('writes and reads stored text as is', async () => {
+      const text = '---\ntitle:   spaced   # a comment kept\nlist: [1,2]\n---\nBody\n';
+      const meta = await driver.writeSource('src-text', text, 'md');
+      assert.equal(meta.size, Buffer.byteLength(text));
+      assert.deepEqual(await driver.readSource('src-text'), { text, extension: 'md' });
+      assert.deepEqual((await driver.read('src-text'))?.fields, { title: 'spaced', list: [1, 2], content: 'Body\n' });
+      await assert.rejects(driver.writeSource('src-bad', 'half \uD800 surrogate', 'md'), (err: unknown) => err instanceof StorageError && err.reason === 'not_utf8');
+      assert.equal(await driver.read('src-bad'), undefined);
+    });
+
+    it('lists the children that are or lead to entries', async () => {
+      for (const id of ['c', 'c/one', 'c/two/deep', 'c2']) await driver.write(id, { id, content: '' });
+      assert.deepEqual((await driver.children('c')).sort(), ['c/one', 'c/two']);
+      assert.deepEqual((await driver.children('')).sort(), ['c', 'c2']);
+      assert.deepEqual(await driver.children('c/one'), []);
+      assert.deepEqual(await driver.children('none'), []);
+    });
+
+    it('lists many entries in batches', async () => {
+      for (let start = 0; start < 1500; start += 100) {
+        await Promise.all(Array.from({ length: 100 }, (_, i) => driver.write(`many/e${start + i}`, { n: start + i, content: '' })));
+      }
+      const batches: number[] = [];
+      const ids = new Set<string>();
+      for await (const batch of driver.list('many')) {
+        batches.push(batch.length);
+        for (const id of batch) ids.add(id);
+      }
+      assert.equal(ids.size, 1500);
+      assert.ok(batches.length >= 2, `batches: ${batches.join(',')}`);
+      assert.ok(Math.max(...batches) <= 1100, `batches: ${batches.join(',')}`);
     });
   });
 }
@@ -219,15 +289,15 @@ function newTempDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'flextype-storage-'));
 }
 
-storageConformance('FsDriver', async (resolveFormat) => {
+storageConformance('FsEngine', async (resolveFormat) => {
   const dir = newTempDir();
-  const driver = new FsDriver({ root: path.join(dir, 'entries'), resolveFormat, durable: false });
+  const driver = new FsEngine({ root: path.join(dir, 'entries'), resolveFormat, durable: false });
   return { driver, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
 });
 
-storageConformance('FsDriver (durable)', async (resolveFormat) => {
+storageConformance('FsEngine (durable)', async (resolveFormat) => {
   const dir = newTempDir();
-  const driver = new FsDriver({ root: path.join(dir, 'entries'), resolveFormat, durable: true });
+  const driver = new FsEngine({ root: path.join(dir, 'entries'), resolveFormat, durable: true });
   return { driver, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
 });
 
@@ -297,14 +367,14 @@ describe('serializers', () => {
   });
 });
 
-describe('FsDriver on disk', () => {
+describe('FsEngine on disk', () => {
   let dir: string;
   let root: string;
-  let driver: FsDriver;
+  let driver: FsEngine;
   beforeEach(() => {
     dir = newTempDir();
     root = path.join(dir, 'entries');
-    driver = new FsDriver({ root, resolveFormat: testResolver(), durable: true });
+    driver = new FsEngine({ root, resolveFormat: testResolver(), durable: true });
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -371,28 +441,29 @@ describe('FsDriver on disk', () => {
     mkdirSync(path.join(root, 'keep', 'child', `${TEMP_PREFIX}0a0b0c-deleted`));
     assert.equal(tempNames(root).length > 0, true);
     // Temporary names are never reported as entries.
-    assert.deepEqual((await driver.scan()).sort(), ['keep', 'keep/child']);
-    assert.equal(await driver.recover(), 3);
+    assert.deepEqual((await scan(driver)).sort(), ['keep', 'keep/child']);
+    assert.equal((await driver.open()).recovered, 3);
     assert.deepEqual(tempNames(root), []);
     assert.deepEqual((await driver.read('keep'))?.fields, { title: 'keep', content: '' });
     assert.deepEqual((await driver.read('keep/child'))?.fields, { title: 'child', content: '' });
-    assert.equal(await driver.recover(), 0);
+    assert.equal((await driver.open()).recovered, 0);
   });
 
   it('maps watcher paths to ids', () => {
-    assert.deepEqual(driver.idOfPath(path.join('blog', 'post', 'entry.md')), { id: 'blog/post', entryFile: true });
-    assert.deepEqual(driver.idOfPath(path.join('blog', 'post')), { id: 'blog/post', entryFile: false });
-    assert.deepEqual(driver.idOfPath(path.join('y', 'item', 'entry.yaml')), { id: 'y/item', entryFile: true });
-    assert.equal(driver.idOfPath(path.join('blog', `${TEMP_PREFIX}x-entry.md`)), undefined);
+    assert.deepEqual(driver.changeOfPath(path.join('blog', 'post', 'entry.md')), { kind: 'entry', id: 'blog/post' });
+    assert.deepEqual(driver.changeOfPath(path.join('blog', 'post')), { kind: 'subtree', id: 'blog/post' });
+    assert.deepEqual(driver.changeOfPath(path.join('y', 'item', 'entry.yaml')), { kind: 'entry', id: 'y/item' });
+    assert.equal(driver.changeOfPath(path.join('blog', `${TEMP_PREFIX}x-entry.md`)), undefined);
+    assert.deepEqual(driver.changeOfPath(''), { kind: 'resync' });
   });
 });
 
-describe('FsDriver never follows a symlink out of the entries folder', () => {
+describe('FsEngine never follows a symlink out of the entries folder', () => {
   let dir: string;
   let outside: string;
   let project: string;
   let root: string;
-  let driver: FsDriver;
+  let driver: FsEngine;
   const SECRET = 'OUTSIDE-SECRET-7f3a';
 
   before(() => {
@@ -411,7 +482,7 @@ describe('FsDriver never follows a symlink out of the entries folder', () => {
     symlinkSync(path.join(outside, 'entry.md'), path.join(root, 'tree', 'filelink', 'entry.md'), 'file');
     mkdirSync(path.join(root, 'writelink'));
     symlinkSync(path.join(outside, 'entry.md'), path.join(root, 'writelink', 'entry.md'), 'file');
-    driver = new FsDriver({ root, resolveFormat: testResolver(), durable: false });
+    driver = new FsEngine({ root, resolveFormat: testResolver(), durable: false });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -432,13 +503,13 @@ describe('FsDriver never follows a symlink out of the entries folder', () => {
   it('does not read through a folder link or a file link', async () => {
     for (const id of ['dirlink', 'dirlink/inner', 'tree/nested-link', 'tree/filelink']) {
       await refused(driver.read(id));
-      await refused(driver.readRaw(id));
-      assert.equal(await driver.stat(id), undefined, `stat ${id}`);
+      await refused(readRaw(driver, id));
+      assert.equal(await driver.revision(id), undefined, `stat ${id}`);
     }
   });
 
   it('does not scan through links', async () => {
-    const ids = await driver.scan();
+    const ids = await scan(driver);
     assert.deepEqual(ids.sort(), ['tree']);
   });
 

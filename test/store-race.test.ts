@@ -4,12 +4,12 @@ import path from 'node:path';
 import { Cms } from '../src/core/cms.js';
 import { createCollectionResolver } from '../src/core/collections.js';
 import { loadSettings } from '../src/core/settings.js';
-import type { StorageDriver, StoredEntry } from '../src/storage/driver.js';
-import { FsDriver } from '../src/storage/fs-driver.js';
+import type { StoredEntry } from '../src/storage/engine.js';
+import { FsEngine } from '../src/storage/fs/engine.js';
 import { removeProject, tempProject } from './helpers.js';
 
-/** A file-system driver whose reads of one id can be held after they have read the file. */
-class GatedDriver extends FsDriver {
+/** A file engine whose reads of one id can be held after they have read the file. */
+class GatedDriver extends FsEngine {
   gate: Promise<void> | undefined;
   heldId = '';
   override async read(id: string): Promise<StoredEntry | undefined> {
@@ -31,7 +31,7 @@ describe('content store: a read racing a write', () => {
       resolveFormat: createCollectionResolver(settings.entries.collections),
       durable: false,
     });
-    cms = new Cms({ projectDir, driver: driver as StorageDriver, settings: { cache: { watch: false, poll_interval: 60_000 } } });
+    cms = new Cms({ projectDir, engine: driver, settings: { cache: { watch: false, poll_interval: 60_000 } } });
   });
   after(async () => {
     await cms.close();

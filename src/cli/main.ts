@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-/** `flextype`: the command-line interface (serve, tokens:*, entries:*, cache:*). */
+/** `flextype`: the command-line interface (serve, tokens:*, entries:*, cache:*, storage:*). */
 import { Command } from 'commander';
 import { loadManifest } from '../core/settings.js';
 import { registerCache } from './commands/cache.js';
 import { registerEntries } from './commands/entries.js';
 import { registerQuery } from './commands/query.js';
 import { registerServe } from './commands/serve.js';
+import { registerStorage } from './commands/storage.js';
 import { registerTokens } from './commands/tokens.js';
 import { fail, toleratePipeReadersLeaving } from './output.js';
 
@@ -28,5 +29,6 @@ registerTokens(program);
 registerEntries(program);
 registerCache(program);
 registerQuery(program);
+registerStorage(program);
 
 program.parseAsync(process.argv).catch(fail);

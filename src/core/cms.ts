@@ -4,8 +4,8 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { FsDriver } from '../storage/fs-driver.js';
-import type { StorageDriver } from '../storage/driver.js';
+import type { StorageEngine } from '../storage/engine.js';
+import { FsEngine } from '../storage/fs/engine.js';
 import { createCollectionResolver } from './collections.js';
 import { createPresenter } from './entries/present.js';
 import { EntriesService, isListableId } from './entries/service.js';
@@ -13,7 +13,7 @@ import { Renderer } from './render/renderer.js';
 import type { QueryLimits } from './query/collection.js';
 import { Registry } from './registry.js';
 import { loadManifest, loadSettings, type Settings } from './settings.js';
-import { ContentStore, type Logger } from './store.js';
+import { ContentStore, type Logger } from './store/store.js';
 import { TokensService } from './tokens/service.js';
 import type { PlainObject } from './util.js';
 
@@ -22,8 +22,8 @@ export interface CmsOptions {
   /** Settings given on the command line or by a test; they win over both settings files. */
   settings?: PlainObject;
   log?: Logger & { error(obj: object, msg?: string): void };
-  /** Another storage engine; the file-system driver over `<project>/entries` by default. */
-  driver?: StorageDriver;
+  /** Another storage engine; the file engine over `<project>/entries` by default. */
+  engine?: StorageEngine;
 }
 
 export class Cms {
@@ -44,9 +44,9 @@ export class Cms {
     this.settings = loadSettings(this.projectDir, options.settings);
     this.registry = new Registry(loadManifest(), this.settings);
     const resolve = createCollectionResolver(this.settings.entries.collections);
-    const driver =
-      options.driver ??
-      new FsDriver({
+    const engine =
+      options.engine ??
+      new FsEngine({
         root: path.resolve(this.projectDir, this.settings.entries.directory),
         resolveFormat: resolve,
         durable: this.settings.storage.durable,
@@ -60,7 +60,7 @@ export class Cms {
     };
     const present = createPresenter(presentOptions);
     this.store = new ContentStore(
-      driver,
+      engine,
       present,
       {
         cacheEnabled: this.settings.cache.enabled,
@@ -87,9 +87,9 @@ export class Cms {
     );
   }
 
-  /** Cleans what a crash left behind, builds the id tree and starts watching the folder. */
+  /** Opens the engine (cleans what a crash left behind), builds the id tree and starts the change feed. */
   async start(): Promise<{ entries: number; recovered: number; watching: boolean }> {
-    const recovered = await this.store.driver.recover();
+    const { recovered } = await this.store.engine.open();
     const entries = await this.store.warm();
     const watching = await this.store.startWatching();
     if (this.settings.cache.preload) {
@@ -111,14 +111,14 @@ export class Cms {
     const ours = new Set<unknown>();
     try {
       const probe = (async () => {
-        const driver = this.store.driver;
+        const engine = this.store.engine;
         // The files engine answers "no entry" for a missing folder: the folder itself must be there.
-        if (driver instanceof FsDriver && !(await stat(driver.location)).isDirectory()) {
+        if (engine instanceof FsEngine && !(await stat(engine.location)).isDirectory()) {
           const notFolder = new Error('the entries folder is not a folder');
           ours.add(notFolder);
           throw notFolder;
         }
-        await driver.stat('');
+        await engine.revision('');
       })();
       const late = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
@@ -147,10 +147,14 @@ export class Cms {
     this.tokens.verified.clear();
   }
 
-  /** Writes pending counters and stops background work. */
+  /** Writes pending counters, stops background work and closes the engine. */
   async close(): Promise<void> {
     this.tokens.counters.stop();
-    await this.tokens.counters.flush();
-    this.store.stopWatching();
+    try {
+      await this.tokens.counters.flush();
+    } finally {
+      await this.store.stopWatching();
+      await this.store.engine.close();
+    }
   }
 }

@@ -1,5 +1,5 @@
 /** Which file name, extension and serializer applies to an id: the last matching collection wins. */
-import type { EntryFormat } from '../storage/driver.js';
+import type { EntryFormat } from '../storage/engine.js';
 import { getSerializer } from '../storage/serializers/index.js';
 import { compileIdPattern } from './query/regex.js';
 import type { CollectionSettings } from './settings.js';

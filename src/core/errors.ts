@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'conflict'
   | 'entry_unreadable'
   | 'insufficient_storage'
-  | 'storage_error';
+  | 'storage_error'
+  | 'storage_unavailable';
 
 export class CmsError extends Error {
   override readonly name = 'CmsError';
@@ -58,6 +59,8 @@ export function storageFailure(err: unknown, what = 'storage'): CmsError | undef
     if (reason === 'unreadable') return new CmsError('entry_unreadable', err.message);
     if (reason === 'not_utf8') return conflict(err.message);
     if (reason === 'missing') return notFound(err.message);
+    if (reason === 'conflict') return conflict(err.message);
+    if (reason === 'unavailable') return new CmsError('storage_unavailable', `${what}: ${err.message}`);
     return badRequest(reason === 'exists' ? `target: ${err.message}` : err.message);
   }
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;

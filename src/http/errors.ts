@@ -26,6 +26,7 @@ export const ERRORS = {
   entry_unreadable: { status: 500, title: 'Entry Unreadable', message: 'The stored entry file cannot be parsed' },
   insufficient_storage: { status: 507, title: 'Insufficient Storage', message: 'The server has no room left to store this' },
   storage_error: { status: 500, title: 'Storage Error', message: 'The storage refused the operation' },
+  storage_unavailable: { status: 503, title: 'Service Unavailable', message: 'The storage cannot be reached; retry later' },
   internal: { status: 500, title: 'Internal Server Error', message: 'Something went wrong on the server' },
   service_unavailable: { status: 503, title: 'Service Unavailable', message: 'The server is busy; retry later' },
 } as const satisfies Record<ErrorCode | string, ErrorKind>;
@@ -79,10 +80,17 @@ function classifyFrameworkError(err: { code?: string; statusCode?: number; messa
   return undefined;
 }
 
+/** Seconds a client is asked to wait when the storage cannot be reached (a database reconnecting). */
+const STORAGE_RETRY_AFTER = '2';
+
 export function toHttpError(err: unknown): { code: HttpErrorCode; detail?: string; headers?: Record<string, string>; internal: boolean } {
+  if (err instanceof CmsError && err.code === 'storage_unavailable') {
+    return { code: err.code, detail: err.detail, headers: { 'retry-after': STORAGE_RETRY_AFTER }, internal: false };
+  }
   if (err instanceof CmsError) return { code: err.code, detail: err.detail, internal: false };
   if (err instanceof HttpError) return { code: err.code, detail: err.detail, headers: err.headers, internal: false };
   const storage = storageFailure(err);
+  if (storage?.code === 'storage_unavailable') return toHttpError(storage);
   if (storage) return { code: storage.code, detail: storage.detail, internal: ERRORS[storage.code].status >= 500 };
   if (err && typeof err === 'object' && 'message' in err) {
     const known = classifyFrameworkError(err as { code?: string; statusCode?: number; message: string });

@@ -7,7 +7,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../core/errors.js';
 import type { FilterResult, Item } from '../core/query/filter.js';
-import { hashEtag } from '../core/store.js';
+import { hashEtag } from '../core/store/store.js';
 import { byteCounter } from './pipeline/fastify.js';
 import type { Pipeline } from './pipeline/index.js';
 import { compress, compressor, withVary } from './pipeline/negotiation.js';

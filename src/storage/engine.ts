@@ -105,6 +105,32 @@ export interface StorageEngine {
    * exactly the in-memory rules (see PushdownQuery), or undefined to let the core run it in memory.
    */
   pushdown?(query: PushdownQuery): Promise<PushdownAnswer | undefined>;
+
+  /**
+   * Optional counters shared by every node on the same store (PostgreSQL): token calls and the
+   * failure brake, atomic in the database. Without it, one process is the only counter.
+   */
+  readonly coordination?: EngineCoordination;
+}
+
+/** Counters that stay exact when many server processes use them at once. */
+export interface EngineCoordination {
+  /**
+   * Grants up to `want` calls of a token at once, never so many that the token's total passes
+   * `limit` (0: no limit); the grant is counted immediately. Returns how many were granted (0..want).
+   */
+  reserveCalls(tokenId: string, want: number, limit: number): Promise<number>;
+  /** Adds `count` calls (may be negative, to give back an unused reservation); returns the new total. */
+  addCalls(tokenId: string, count: number): Promise<number>;
+  /** The token's counted calls (0 when never counted). */
+  readCalls(tokenId: string): Promise<number>;
+  /** Sets the count (a token created, or its calls reset by an administrator). */
+  setCalls(tokenId: string, calls: number): Promise<void>;
+  /**
+   * Counts one failure under `key` in a fixed window of `windowMs` that starts with the first
+   * failure; returns the failures in the current window, this one included.
+   */
+  countFailure(key: string, windowMs: number): Promise<number>;
 }
 
 /**

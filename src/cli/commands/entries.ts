@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { badRequest } from '../../core/errors.js';
 import type { Cms } from '../../core/cms.js';
-import type { CachedEntry } from '../../core/store.js';
+import type { CachedEntry } from '../../core/store/store.js';
 import type { PlainObject } from '../../core/util.js';
 import { renderCollection } from '../../http/reply.js';
 import { parseDataArgument } from '../input.js';

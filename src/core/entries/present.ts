@@ -1,5 +1,5 @@
 /** What a stored entry looks like through the API: system fields added, dates as Unix seconds. */
-import type { FileStat } from '../../storage/driver.js';
+import type { Revision } from '../../storage/engine.js';
 import type { Fields } from '../../storage/serializers/index.js';
 import { toTimestamp } from '../dates.js';
 import { slugOf } from '../ids.js';
@@ -30,8 +30,8 @@ const VISIBILITY = new Set(['visible', 'draft', 'hidden']);
  * System fields of SPEC §1, nothing removed: stored fields keep their file order (converted in
  * place), missing system fields are appended in the reference's order.
  */
-export function presentFields(id: string, fields: Fields, stat: FileStat, options: PresentOptions): PlainObject {
-  const modified = Math.floor(stat.mtimeMs / 1000);
+export function presentFields(id: string, fields: Fields, meta: Revision, options: PresentOptions): PlainObject {
+  const modified = Math.floor(meta.mtimeMs / 1000);
   const view: PlainObject = { ...fields };
   // The file keeps its body byte for byte; the answer trims it (the reference trims on reading).
   if (typeof view['content'] === 'string' && options.isFrontmatter?.(id)) view['content'] = phpTrim(view['content']);
@@ -56,8 +56,8 @@ export function presentFields(id: string, fields: Fields, stat: FileStat, option
 
 /** What the API answers of an entry that needs no rendering: private fields and the hash hidden. */
 export function createPresenter(options: PresentOptions) {
-  return (id: string, fields: Fields, stat: FileStat): PlainObject => {
-    const view = presentFields(id, fields, stat, options);
+  return (id: string, fields: Fields, meta: Revision): PlainObject => {
+    const view = presentFields(id, fields, meta, options);
     for (const key of Object.keys(view)) {
       // Private fields (leading "_") and the token's secret hash never leave the server.
       if (key.startsWith('_') || key === 'hashed_access_token') delete view[key];

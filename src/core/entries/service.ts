@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Fields } from '../../storage/serializers/index.js';
-import { StorageError } from '../../storage/driver.js';
+import { StorageError } from '../../storage/engine.js';
+import { retryOnConflict } from '../store/retry.js';
 import { EncodeError } from '../../storage/serializers/index.js';
 import { nowForStorage } from '../dates.js';
 import { badRequest, CmsError, conflict, notFound, preconditionFailed, storageFailure } from '../errors.js';
@@ -12,7 +13,7 @@ import { isUnderRoot, isValidId, isWithin, normalizeId, parentOf, type IdLimits 
 import { runCollectionQuery, type QueryLimits } from '../query/collection.js';
 import { filterFields, type FilterResult } from '../query/filter.js';
 import { parseFetchOptions } from '../query/options.js';
-import { etagListIncludes, etagOf, type CachedEntry, type ContentStore } from '../store.js';
+import { etagListIncludes, etagOf, type CachedEntry, type ContentStore } from '../store/store.js';
 import { isPlainObject, MAX_NESTING, nestingDepth, sanitizeKeys, type PlainObject } from '../util.js';
 import type { RenderedAnswer, Renderer } from '../render/renderer.js';
 import type { RenderSession } from '../render/session.js';
@@ -147,9 +148,9 @@ export class EntriesService {
       return { etag: entry.etag, entry };
     } catch (err) {
       if (!(err instanceof StorageError && err.reason === 'unreadable')) throw this.failure(err, `reading entry "${id}"`);
-      const stat = await this.store.driver.stat(id);
-      if (!stat) throw notFound(`entry "${id}" does not exist`);
-      return { etag: etagOf(stat), entry: undefined };
+      const meta = await this.store.revision(id);
+      if (!meta) throw notFound(`entry "${id}" does not exist`);
+      return { etag: etagOf(meta), entry: undefined };
     }
   }
 
@@ -197,10 +198,12 @@ export class EntriesService {
           find: options.find,
           filter: options.filter,
           // Ids the single-entry API refuses are never listed (the store applies the id rules).
-          hidden: session && session.chain.length > 0 ? (id) => isReservedId(id) || this.inChain(id, session) : isReservedId,
+          ...(session && session.chain.length > 0
+            ? { hidden: (id: string) => isReservedId(id) || this.inChain(id, session) }
+            : { hidden: isReservedId, hiddenIsPure: true }),
           admit: hooks.admit,
           onSkip: (id) => void (isReservedId(id) || skipped.push(id)),
-          ...(viewOf ? { viewOf } : {}),
+          ...(viewOf && renderer ? { viewOf, isPlain: (entry: CachedEntry) => renderer.isPlain(entry) } : {}),
         },
         this.queryLimits,
       );
@@ -243,20 +246,25 @@ export class EntriesService {
   async update(rawId: unknown, rawData: unknown, ifMatch?: string): Promise<CachedEntry> {
     const id = this.id(rawId);
     const data = asDataMap(rawData, true, this.idLimits.max_data_depth);
-    return this.store.locks.withEntry(id, async () => {
-      let entry: CachedEntry;
-      try {
-        entry = await this.existing(id, true);
-      } catch (err) {
-        // Merging into fields that cannot be read would lose the rest of the file.
-        if (err instanceof CmsError && err.code === 'entry_unreadable') throw conflict(`${err.detail}; fix or delete it first`);
-        throw err;
-      }
-      assertIfMatch(entry, ifMatch);
-      return this.store.write(id, { ...entry.fields, ...data }).catch((err: unknown) => {
+    return this.store.locks.withEntry(id, () =>
+      // Another writer (a node, an editor) may replace the entry between the read and the write:
+      // the write names the revision it merged into, and a conflict merges again into the new one.
+      // The client's If-Match is checked on every attempt: a 412 only once it no longer matches.
+      retryOnConflict(async () => {
+        let entry: CachedEntry;
+        try {
+          entry = await this.existing(id, true);
+        } catch (err) {
+          // Merging into fields that cannot be read would lose the rest of the file.
+          if (err instanceof CmsError && err.code === 'entry_unreadable') throw conflict(`${err.detail}; fix or delete it first`);
+          throw err;
+        }
+        assertIfMatch(entry, ifMatch);
+        return this.store.write(id, { ...entry.fields, ...data }, { expected: entry.meta.revision });
+      }).catch((err: unknown) => {
         throw this.failure(err, `updating entry "${id}"`);
-      });
-    });
+      }),
+    );
   }
 
   private async targetChecks(id: string, newId: string): Promise<void> {

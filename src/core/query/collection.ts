@@ -1,8 +1,10 @@
 /** Runs a collection query: find (which entries) → load → filter (which items, in which order). */
-import type { CachedEntry, ContentStore } from '../store.js';
+import type { CachedEntry, ContentStore } from '../store/store.js';
 import type { PlainObject } from '../util.js';
-import { filterCollection, type FilterLimits, type FilterResult, type Item } from './filter.js';
-import { planFind, type FindLimits } from './find.js';
+import { filterSteps, pause, runSliced, SLICE_ITEMS, type FilterResult, type Item } from './execute.js';
+import { findAccepts } from './find.js';
+import { queryIndexesOf } from './indexes.js';
+import { planQuery, type PlanLimits } from './plan.js';
 
 export interface CollectionQuery {
   /** The id whose descendants are listed ('' for the root). */
@@ -11,6 +13,8 @@ export interface CollectionQuery {
   filter: PlainObject | undefined;
   /** Subtrees never listed (e.g. tokens in entry collections). */
   hidden?: (id: string) => boolean;
+  /** True when `hidden` depends on the id alone (no side effects): its answer is kept per listing. */
+  hiddenIsPure?: boolean;
   /** The key an item is answered under (entry id by default). */
   keyOf?: (id: string) => string;
   /** Awaited once the number of candidate entries is known, before any is loaded (admission control). */
@@ -19,9 +23,14 @@ export interface CollectionQuery {
   onSkip?: (id: string, reason: string) => void;
   /** The item's fields as filters see them (rendered); the stored view by default. */
   viewOf?: (entry: CachedEntry) => PlainObject | Promise<PlainObject>;
+  /**
+   * True when `viewOf` answers the stored view unchanged for this entry (rendering cannot change
+   * it): only such entries may be answered from an index. Without `viewOf`, every entry is.
+   */
+  isPlain?: (entry: CachedEntry) => boolean;
 }
 
-export type QueryLimits = FindLimits & FilterLimits;
+export type QueryLimits = PlanLimits;
 
 /** What `find.contains` searches in one entry: only what the API answers. */
 interface PublicText {
@@ -66,13 +75,27 @@ function publicTextIncludes(text: PublicText, needle: string): boolean {
   return text.json.includes(needle) || text.strings.some((s) => s.includes(needle));
 }
 
+/** Listings without their hidden ids, per listing (the store memoizes listings per tree version) and pure rule. */
+const visibleMemo = new WeakMap<readonly { id: string }[], WeakMap<(id: string) => boolean, readonly { id: string; depth: number }[]>>();
+
+function visibleOf(listed: readonly { id: string; depth: number }[], hidden: (id: string) => boolean, pure: boolean): readonly { id: string; depth: number }[] {
+  if (!pure) return listed.filter((c) => !hidden(c.id));
+  let perRule = visibleMemo.get(listed);
+  if (!perRule) visibleMemo.set(listed, (perRule = new WeakMap()));
+  let visible = perRule.get(hidden);
+  if (!visible) perRule.set(hidden, (visible = listed.filter((c) => !hidden(c.id))));
+  return visible;
+}
+
 export async function runCollectionQuery(store: ContentStore, query: CollectionQuery, limits: QueryLimits): Promise<FilterResult> {
-  const plan = planFind(query.find, limits);
+  // Validated before any entry is read: a bad option costs nothing.
+  const plan = planQuery(query.find, query.filter, limits);
+  const find = plan.find;
   const prefixLength = query.base === '' ? 0 : query.base.length + 1;
   // Hidden ids are dropped before any file is read.
   const hidden = query.hidden;
-  const listed = await store.descendants(query.base, plan.maxDepth);
-  const candidates = hidden ? listed.filter((c) => !hidden(c.id)) : listed;
+  const listed = await store.descendants(query.base, find.maxDepth);
+  const candidates = hidden ? visibleOf(listed, hidden, query.hiddenIsPure === true) : listed;
   await query.admit?.(candidates.length);
   const entries = await store.getMany(candidates, query.onSkip);
   const keyOf = query.keyOf;
@@ -80,26 +103,35 @@ export async function runCollectionQuery(store: ContentStore, query: CollectionQ
   for (let i = 0; i < candidates.length; i++) {
     const entry = entries[i];
     if (!entry) continue;
-    if (!plan.trivial && !plan.accept({ id: entry.id, depth: candidates[i]!.depth, stat: entry.stat }, entry.id.slice(prefixLength))) continue;
+    if (!find.trivial && !findAccepts(find, { id: entry.id, depth: candidates[i]!.depth, meta: entry.meta }, entry.id.slice(prefixLength))) continue;
     accepted.push(entry);
   }
-  if (plan.content) {
+  if (find.content) {
     // Never the raw file: it holds private fields and comments that no answer shows.
-    const { contains, notContains } = plan.content;
+    const { contains, notContains } = find.content;
     accepted = accepted.filter((entry) => {
       const text = publicTextOf(entry.view);
       return contains.every((s) => publicTextIncludes(text, s)) && notContains.every((s) => !publicTextIncludes(text, s));
     });
   }
-  if (plan.sort) {
-    const { key, descending } = plan.sort;
-    accepted.sort((a, b) => (descending ? b.stat[key] - a.stat[key] : a.stat[key] - b.stat[key]));
+  if (find.sort) {
+    const { key, descending } = find.sort;
+    accepted.sort((a, b) => (descending ? b.meta[key] - a.meta[key] : a.meta[key] - b.meta[key]));
   }
+  const indexed = plan.filter && !find.sort ? queryIndexesOf(store).answer(accepted, plan.filter, query.isPlain ?? (query.viewOf ? undefined : () => true)) : undefined;
+  const rest = indexed ? indexed.rest : accepted;
   const items: Item[] = [];
-  for (const entry of accepted) {
+  let started = performance.now();
+  for (let i = 0; i < rest.length; i++) {
+    const entry = rest[i]!;
     const view = query.viewOf ? query.viewOf(entry) : entry.view;
     // Awaited only when rendering was needed: plain entries cost no extra turn of the event loop.
     items.push({ id: keyOf ? keyOf(entry.id) : entry.id, data: view instanceof Promise ? await view : view });
+    if (i % SLICE_ITEMS === SLICE_ITEMS - 1 && performance.now() - started > 10) {
+      await pause();
+      started = performance.now();
+    }
   }
-  return filterCollection(items, query.filter, limits);
+  if (!indexed) return runSliced(filterSteps(items, plan.filter));
+  return runSliced(indexed.merge(items, keyOf));
 }

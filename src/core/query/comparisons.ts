@@ -54,7 +54,7 @@ export function parseComparisons(raw: unknown, what: string, readTarget: (text: 
   });
 }
 
-export function holds(value: number, comparisons: Comparison[]): boolean {
+export function holds(value: number, comparisons: readonly Comparison[]): boolean {
   return comparisons.every(({ op, target }) => {
     switch (op) {
       case '==': return value === target;
@@ -85,7 +85,7 @@ export function dateReader(timeZone: string): (text: string) => number | undefin
 }
 
 /** The largest depth a list of depth comparisons admits (for bounding the tree walk). */
-export function maxDepthOf(comparisons: Comparison[], ceiling: number): number {
+export function maxDepthOf(comparisons: readonly Comparison[], ceiling: number): number {
   let max = ceiling;
   for (const { op, target } of comparisons) {
     if (op === '==' || op === '<=') max = Math.min(max, target);

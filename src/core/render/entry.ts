@@ -3,7 +3,7 @@
  * string leaf, in stored order. Private fields and `macros` are still present in the result (the
  * entry's own content may read them); the caller removes them for the answer.
  */
-import type { FileStat } from '../../storage/driver.js';
+import type { Revision } from '../../storage/engine.js';
 import { isPlainObject, type PlainObject } from '../util.js';
 import { applyDirectives, mayRender, type DirectiveSwitches, type DirectiveWork } from './directives.js';
 import { applyMacros, type MacroHost, type MacroSwitches } from './macros.js';
@@ -12,12 +12,12 @@ import type { RenderSession } from './session.js';
 export interface StoredFields {
   id: string;
   fields: PlainObject;
-  stat: FileStat;
+  meta: Revision;
 }
 
 export interface EntryRenderHost extends MacroHost {
   /** System fields of §1 added or converted, in the reference's order (nothing removed). */
-  present(id: string, fields: PlainObject, stat: FileStat): PlainObject;
+  present(id: string, fields: PlainObject, meta: Revision): PlainObject;
   /** The directive work for leaves of `fields` (the entry being rendered, mutable). */
   leafWork(fields: PlainObject, session: RenderSession): DirectiveWork;
 }
@@ -103,7 +103,7 @@ export async function renderStoredEntry(
 ): Promise<PlainObject> {
   const working = copyFields(entry.fields);
   await applyMacros(working, config.macros, host);
-  const fields = host.present(entry.id, working, entry.stat);
+  const fields = host.present(entry.id, working, entry.meta);
   const leaves: Leaf[] = [];
   listLeaves(fields, [], leaves, session.budget);
   const work = host.leafWork(fields, session);

@@ -9,7 +9,7 @@ import { isTokenId, presentFields, type PresentOptions } from '../entries/presen
 import { badRequest, CmsError } from '../errors.js';
 import type { Registry } from '../registry.js';
 import type { Settings } from '../settings.js';
-import type { CachedEntry, ContentStore } from '../store.js';
+import type { CachedEntry, ContentStore } from '../store/store.js';
 import { getPath, isPlainObject, type PlainObject } from '../util.js';
 import { RenderCache, type RenderedView } from './cache.js';
 import { withoutPrivate } from './content-access.js';
@@ -198,7 +198,7 @@ export class Renderer {
     }
     let rendered;
     try {
-      rendered = await session.within(entry.id, () => renderStoredEntry({ id: entry.id, fields: entry.fields, stat: entry.stat }, this.config, this.host(session), session));
+      rendered = await session.within(entry.id, () => renderStoredEntry({ id: entry.id, fields: entry.fields, meta: entry.meta }, this.config, this.host(session), session));
     } catch (err) {
       if (err instanceof TimeLimitError) throw badRequest(`rendering limit exceeded: ${err.detail}`);
       throw err;
@@ -222,7 +222,7 @@ export class Renderer {
 
   private host(session: RenderSession): EntryRenderHost {
     return {
-      present: (id, fields, stat) => presentFields(id, fields, stat, this.options.present),
+      present: (id, fields, meta) => presentFields(id, fields, meta, this.options.present),
       registryGet: (key) => this.registryValue(key),
       fetch: async (id, options) => this.plainFetched(await this.fetchForContent(id, options, session)),
       leafWork: (fields, s) => this.leafWork(fields, s),

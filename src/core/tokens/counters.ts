@@ -3,7 +3,8 @@
  * synchronous step, so `limit_calls` is never exceeded); totals reach the token files in the
  * background and on shutdown. A crash loses at most the calls since the last flush.
  */
-import type { ContentStore } from '../store.js';
+import { retryOnConflict } from '../store/retry.js';
+import type { ContentStore } from '../store/store.js';
 
 interface Counter {
   /** Calls counted so far, including those not yet written. */
@@ -93,23 +94,26 @@ export class CallCounters {
   private async flushAll(): Promise<void> {
     for (const [entryId, counter] of this.counters) {
       if (counter.total === counter.persisted) continue;
-      await this.store.locks.withEntry(entryId, async () => {
-        // Ask the disk, not the cache: a token deleted or edited behind our back is not overwritten.
-        const entry = await this.store.getFresh(entryId);
-        if (!entry) {
-          this.counters.delete(entryId);
-          return;
-        }
-        this.counter(entryId, entry.fields);
-        const value = counter.total;
-        counter.flushing = true;
-        try {
-          await this.store.write(entryId, { ...entry.fields, calls: value });
-          counter.persisted = value;
-        } finally {
-          counter.flushing = false;
-        }
-      });
+      await this.store.locks.withEntry(entryId, () =>
+        // Ask the engine, not the cache: a token deleted or edited behind our back is not
+        // overwritten, also not one edited between this read and the write (`expected`).
+        retryOnConflict(async () => {
+          const entry = await this.store.getFresh(entryId);
+          if (!entry) {
+            this.counters.delete(entryId);
+            return;
+          }
+          this.counter(entryId, entry.fields);
+          const value = counter.total;
+          counter.flushing = true;
+          try {
+            await this.store.write(entryId, { ...entry.fields, calls: value }, { expected: entry.meta.revision });
+            counter.persisted = value;
+          } finally {
+            counter.flushing = false;
+          }
+        }),
+      );
     }
   }
 

@@ -13,7 +13,8 @@ import type { FilterResult } from '../query/filter.js';
 import { filterFields } from '../query/filter.js';
 import { parseFetchOptions } from '../query/options.js';
 import type { Settings } from '../settings.js';
-import type { CachedEntry, ContentStore } from '../store.js';
+import { retryOnConflict } from '../store/retry.js';
+import type { CachedEntry, ContentStore } from '../store/store.js';
 import type { PlainObject } from '../util.js';
 import { CallCounters } from './counters.js';
 import { BCRYPT_SHAPE, costOf, generateToken, hashSecret, verifySecret, VerifiedSecrets } from './hash.js';
@@ -295,19 +296,23 @@ export class TokensService {
     const token = this.tokenId(rawId);
     const data = asDataMap(rawData, true);
     const id = entryIdOf(token);
-    const entry = await this.store.locks.withEntry(id, async () => {
-      const current = await this.store.getFresh(id);
-      if (!current) throw notFound(`token "${token}" does not exist`);
-      this.assertBelow(current.fields, caller, 'change');
-      const fields = this.checkFields(data, caller);
-      const merged: Fields = { ...current.fields, ...fields };
-      // `scopes: null` removes the list, i.e. makes the token unrestricted.
-      if (merged['scopes'] === null) delete merged['scopes'];
-      this.assertGrantable(merged, caller);
-      if ('calls' in fields) return this.store.write(id, merged);
-      // The file gets the live count; the counter must know it is written, or it counts it twice.
-      return this.counters.persistWith(id, current.fields, (calls) => this.store.write(id, { ...merged, calls }));
-    });
+    const entry = await this.store.locks.withEntry(id, () =>
+      // Merged into the revision read; changed meanwhile by another writer: read and merge again.
+      retryOnConflict(async () => {
+        const current = await this.store.getFresh(id);
+        if (!current) throw notFound(`token "${token}" does not exist`);
+        this.assertBelow(current.fields, caller, 'change');
+        const fields = this.checkFields(data, caller);
+        const merged: Fields = { ...current.fields, ...fields };
+        // `scopes: null` removes the list, i.e. makes the token unrestricted.
+        if (merged['scopes'] === null) delete merged['scopes'];
+        this.assertGrantable(merged, caller);
+        const expected = { expected: current.meta.revision };
+        if ('calls' in fields) return this.store.write(id, merged, expected);
+        // The file gets the live count; the counter must know it is written, or it counts it twice.
+        return this.counters.persistWith(id, current.fields, (calls) => this.store.write(id, { ...merged, calls }, expected));
+      }),
+    );
     return this.view(entry);
   }
 

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Settings } from '../../core/settings.js';
-import { etagListIncludes } from '../../core/store.js';
+import { etagListIncludes } from '../../core/store/store.js';
 import { AccessLog } from './access-log.js';
 import { corsPolicy, type CorsPolicy } from './cors.js';
 import { RequestMetrics, type MetricsSources, type Slot } from './metrics.js';

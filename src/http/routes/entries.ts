@@ -1,8 +1,9 @@
 /** Entries API (SPEC §3): thin handlers that parse, authenticate and call the entries service. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { CachedEntry } from '../../core/store.js';
+import type { CachedEntry } from '../../core/store/store.js';
 import { ifMatchOf, paramsOf } from '../params.js';
 import type { RouteContext } from './context.js';
+import { OPERATIONS as OPS } from '../openapi/operations.js';
 
 export const ENTRIES_PATHS = {
   '/api/v1/entries': ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
@@ -10,8 +11,6 @@ export const ENTRIES_PATHS = {
 };
 
 export function entriesRoutes(app: FastifyInstance, { cms, guard, replier, heavyQueries }: RouteContext): void {
-  const read = { api: 'entries', scope: 'entries:read', requireAccess: false } as const;
-  const write = { api: 'entries', scope: 'entries:write', requireAccess: true } as const;
   // Content may print the request's own URL (`(getAbsoluteUrl)`), so rendering knows it.
   const sessionOf = (request: FastifyRequest) =>
     cms.renderer.session({ origin: `${request.protocol}://${request.headers.host ?? request.hostname}`, uri: request.url });
@@ -23,7 +22,7 @@ export function entriesRoutes(app: FastifyInstance, { cms, guard, replier, heavy
 
   app.get('/api/v1/entries', async (request, reply) => {
     const params = paramsOf(request);
-    await guard(request, params, { ...read, required: ['id'] });
+    await guard(request, params, OPS.fetchEntry);
     const result = await cms.entries.fetch(params['id'], params['options'], { admit: heavyQueries.admitFor(reply.raw), session: sessionOf(request) });
     if (result.kind === 'entry') {
       const body = result.filtered ? JSON.stringify(result.data) : result.answer.json;
@@ -38,19 +37,19 @@ export function entriesRoutes(app: FastifyInstance, { cms, guard, replier, heavy
 
   app.post('/api/v1/entries', async (request, reply) => {
     const params = paramsOf(request);
-    await guard(request, params, { ...write, required: ['id'] });
+    await guard(request, params, OPS.createEntry);
     return sendEntry(request, reply, await cms.entries.create(params['id'], params['data']));
   });
 
   app.patch('/api/v1/entries', async (request, reply) => {
     const params = paramsOf(request);
-    await guard(request, params, { ...write, required: ['id', 'data'] });
+    await guard(request, params, OPS.updateEntry);
     return sendEntry(request, reply, await cms.entries.update(params['id'], params['data'], ifMatchOf(request)));
   });
 
   app.put('/api/v1/entries', async (request, reply) => {
     const params = paramsOf(request);
-    await guard(request, params, { ...write, required: ['id', 'new_id'] });
+    await guard(request, params, OPS.moveEntry);
     const moved = await cms.entries.move(params['id'], params['new_id'], ifMatchOf(request));
     // A broken entry can be moved but not shown: nothing to answer but success.
     return moved ? sendEntry(request, reply, moved) : reply.code(204).send();
@@ -58,13 +57,13 @@ export function entriesRoutes(app: FastifyInstance, { cms, guard, replier, heavy
 
   app.put('/api/v1/entries/copy', async (request, reply) => {
     const params = paramsOf(request);
-    await guard(request, params, { ...write, required: ['id', 'new_id'] });
+    await guard(request, params, OPS.copyEntry);
     return sendEntry(request, reply, await cms.entries.copy(params['id'], params['new_id']));
   });
 
   app.delete('/api/v1/entries', async (request, reply) => {
     const params = paramsOf(request);
-    await guard(request, params, { ...write, required: ['id'] });
+    await guard(request, params, OPS.deleteEntry);
     await cms.entries.delete(params['id'], ifMatchOf(request));
     return reply.code(204).send();
   });

@@ -3,13 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import { badRequest, notFound } from '../../core/errors.js';
 import { paramsOf } from '../params.js';
 import type { RouteContext } from './context.js';
+import { OPERATIONS as OPS } from '../openapi/operations.js';
 
 export const REGISTRY_PATHS = { '/api/v1/registry': ['GET'] };
 
 export function registryRoutes(app: FastifyInstance, { cms, guard, replier }: RouteContext): void {
   app.get('/api/v1/registry', async (request, reply) => {
     const params = paramsOf(request);
-    await guard(request, params, { api: 'registry', scope: 'registry:read', requireAccess: false, required: ['id'] });
+    await guard(request, params, OPS.getRegistry);
     const id = params['id'];
     if (typeof id !== 'string') throw badRequest('parameter "id" must be a dot path');
     const found = cms.registry.exposed(id);

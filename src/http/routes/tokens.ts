@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { paramsOf } from '../params.js';
 import { renderCollection } from '../reply.js';
 import type { RouteContext } from './context.js';
+import { OPERATIONS as OPS } from '../openapi/operations.js';
 
 export const TOKENS_PATHS = {
   '/api/v1/tokens': ['GET', 'POST', 'PATCH', 'DELETE'],
@@ -13,12 +14,10 @@ export const TOKENS_PATHS = {
 };
 
 export function tokensRoutes(app: FastifyInstance, { cms, guard, replier }: RouteContext): void {
-  const write = { api: 'tokens', scope: 'tokens:write', requireAccess: true } as const;
-
   app.get('/api/v1/tokens', async (request, reply) => {
     const params = paramsOf(request);
     // [ours] reading tokens needs the access token too.
-    await guard(request, params, { api: 'tokens', scope: 'tokens:read', requireAccess: true, required: ['id'] });
+    await guard(request, params, OPS.fetchToken);
     const result = await cms.tokens.fetch(params['id'], params['options']);
     if (result.kind === 'entry') return replier.sendRead(request, reply, JSON.stringify(result.data));
     const { body, total } = renderCollection(result.result);
@@ -28,41 +27,41 @@ export function tokensRoutes(app: FastifyInstance, { cms, guard, replier }: Rout
 
   app.post('/api/v1/tokens', async (request, reply) => {
     const params = paramsOf(request);
-    const caller = await guard(request, params, { ...write, required: [] });
+    const caller = await guard(request, params, OPS.createToken);
     const created = await cms.tokens.create(params['data'], caller);
     return replier.sendBody(request, reply, 200, JSON.stringify(created));
   });
 
   app.patch('/api/v1/tokens', async (request, reply) => {
     const params = paramsOf(request);
-    const caller = await guard(request, params, { ...write, required: ['id', 'data'] });
+    const caller = await guard(request, params, OPS.updateToken);
     const updated = await cms.tokens.update(params['id'], params['data'], caller);
     return replier.sendBody(request, reply, 200, JSON.stringify(updated));
   });
 
   app.delete('/api/v1/tokens', async (request, reply) => {
     const params = paramsOf(request);
-    const caller = await guard(request, params, { ...write, required: ['id'] });
+    const caller = await guard(request, params, OPS.deleteToken);
     await cms.tokens.delete(params['id'], caller);
     return reply.code(204).send();
   });
 
   app.post('/api/v1/tokens/generate', async (request, reply) => {
     const params = paramsOf(request);
-    await guard(request, params, { ...write, required: [] });
+    await guard(request, params, OPS.generateToken);
     return replier.sendBody(request, reply, 200, JSON.stringify(cms.tokens.generate()));
   });
 
   app.post('/api/v1/tokens/generate-hash', async (request, reply) => {
     const params = paramsOf(request);
-    await guard(request, params, { ...write, required: ['string'] });
+    await guard(request, params, OPS.generateHash);
     return replier.sendBody(request, reply, 200, JSON.stringify(await cms.tokens.generateHash(params['string'])));
   });
 
-  for (const path of ['/api/v1/tokens/verify-hash', '/api/v1/tokens/validate-hash']) {
-    app.post(path, async (request, reply) => {
+  for (const op of [OPS.verifyHash, OPS.validateHash]) {
+    app.post(op.path, async (request, reply) => {
       const params = paramsOf(request);
-      await guard(request, params, { ...write, required: ['string', 'hash'] });
+      await guard(request, params, op);
       const result = await cms.tokens.verifyHash(params['string'], params['hash']);
       return replier.sendBody(request, reply, 200, JSON.stringify(result));
     });

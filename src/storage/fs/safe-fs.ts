@@ -12,7 +12,7 @@
 import { constants as C, existsSync, promises as fs, type Dirent } from 'node:fs';
 import type { LimitFunction } from 'p-limit';
 import path from 'node:path';
-import { StorageError } from './driver.js';
+import { StorageError } from '../engine.js';
 
 export const HELD_FOLDERS = process.platform === 'linux' && existsSync('/proc/self/fd');
 
@@ -230,21 +230,25 @@ export interface Folder {
 
 /**
  * Reads a folder tree, WALK_WIDTH folders at a time; `visit` gets each folder's entries and
- * returns the subfolders to read. One folder at a time waits on every read in turn (slow on a
- * cold disk); all at once (100,000 folders) raised peak memory by more than 100 MiB. Each folder
- * is opened without following links and checked to be where expected; a folder that vanished or
- * is a link is skipped, one that cannot be read is skipped and reported to `skipped`.
+ * returns the subfolders to read and what it found there, which is yielded in batches of about
+ * `batch` items. One folder at a time waits on every read in turn (slow on a cold disk); all at
+ * once (100,000 folders) raised peak memory by more than 100 MiB; and no folder is read while a
+ * full batch waits for its consumer, so memory stays flat however large the tree. Each folder is
+ * opened without following links and checked to be where expected; a folder that vanished or is
+ * a link is skipped, one that cannot be read is skipped and reported to `skipped`.
  */
-export function walkTree(
+export async function* walkTree<T>(
   realRoot: string,
   start: Folder,
   io: LimitFunction,
-  visit: (folder: Folder, dirents: Dirent[]) => Folder[],
+  visit: (folder: Folder, dirents: Dirent[]) => { next: Folder[]; found: T[] },
   skipped: (folder: Folder, err: unknown) => void,
-): Promise<void> {
+  batch = 1000,
+): AsyncGenerator<T[]> {
   const queue: Folder[] = [start];
-  let reading = 0;
-  let settled = false;
+  const reading = new Set<Promise<void>>();
+  let buffer: T[] = [];
+  let failure: { err: unknown } | undefined;
   const readFolder = (folder: Folder) =>
     io(async () => {
       const dir = await HeldDir.openVerified(folder.parts.length === 0 ? realRoot : path.join(realRoot, ...folder.parts));
@@ -254,43 +258,36 @@ export function walkTree(
         await dir.close();
       }
     });
-  return new Promise<void>((resolve, reject) => {
-    const fail = (err: unknown) => {
-      if (!settled) {
-        settled = true;
-        reject(err);
+  const startRead = (folder: Folder) => {
+    const done: Promise<void> = readFolder(folder)
+      .then(
+        (dirents) => {
+          const { next, found } = visit(folder, dirents);
+          for (const sub of next) queue.push(sub);
+          for (const item of found) buffer.push(item);
+        },
+        (err: unknown) => {
+          if (!isMissing(err) && !(err instanceof StorageError && err.reason === 'unsafe')) skipped(folder, err);
+        },
+      )
+      .catch((err: unknown) => void (failure ??= { err }))
+      .finally(() => reading.delete(done));
+    reading.add(done);
+  };
+  try {
+    while (queue.length > 0 || reading.size > 0) {
+      while (reading.size < WALK_WIDTH && queue.length > 0 && buffer.length < batch) startRead(queue.pop()!);
+      if (reading.size > 0 && buffer.length < batch) await Promise.race(reading);
+      if (failure) throw failure.err;
+      if (buffer.length >= batch) {
+        const out = buffer;
+        buffer = [];
+        yield out;
       }
-    };
-    const pump = (): void => {
-      if (settled) return;
-      if (queue.length === 0 && reading === 0) {
-        settled = true;
-        resolve();
-        return;
-      }
-      while (reading < WALK_WIDTH && queue.length > 0) {
-        const folder = queue.pop()!;
-        reading++;
-        readFolder(folder).then(
-          (dirents) => {
-            reading--;
-            try {
-              for (const next of visit(folder, dirents)) queue.push(next);
-            } catch (err) {
-              fail(err);
-              return;
-            }
-            pump();
-          },
-          (err: unknown) => {
-            reading--;
-            if (!isMissing(err) && !(err instanceof StorageError && err.reason === 'unsafe')) skipped(folder, err);
-            pump();
-          },
-        );
-      }
-    };
-    pump();
-  });
+    }
+    if (buffer.length > 0) yield buffer;
+  } finally {
+    // A consumer that stops early (or a failure) still lets the reads in flight finish quietly.
+    await Promise.allSettled(reading);
+  }
 }
-

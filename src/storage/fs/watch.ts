@@ -7,7 +7,7 @@
  */
 import { lstatSync, promises as fs, statSync, watch as watchFolder, type FSWatcher, type Stats } from 'node:fs';
 import path from 'node:path';
-import type { StorageWatcher } from './driver.js';
+import type { ChangeFeed } from '../engine.js';
 
 /** How often (ms) the entries folder's identity is checked, besides the watch on its parent. */
 const ROOT_CHECK_INTERVAL = 1000;
@@ -39,7 +39,7 @@ export async function watchTree(
   root: string,
   listener: (relativePath: string) => void,
   onError: (err: Error) => void,
-): Promise<StorageWatcher> {
+): Promise<ChangeFeed> {
   const folders = new Map<string, Watched>();
   let closed = false;
 
@@ -87,7 +87,7 @@ export async function watchTree(
         try {
           dirents = await fs.readdir(rel === '' ? root : path.join(root, rel), { withFileTypes: true });
         } catch (err) {
-          // A folder that vanished, or one we may not read (the driver skips and logs those too).
+          // A folder that vanished, or one we may not read (the engine skips and logs those too).
           if (isMissing(err) || isDenied(err)) continue;
           throw err;
         }

@@ -1,0 +1,361 @@
+/**
+ * The content store: the storage engine seen through an in-memory cache of decoded entries and a
+ * tree of ids. API writes update both at once; changes made elsewhere (people editing files,
+ * `git pull`, another node) arrive through the engine's change feed, or, where it has none, are
+ * noticed by re-checking revisions. It talks to the engine only through StorageEngine.
+ */
+import { createHash } from 'node:crypto';
+import type { CopyTransform, Revision, StorageEngine, StoredEntry } from '../../storage/engine.js';
+import type { Fields } from '../../storage/serializers/index.js';
+import { WriteLocks } from '../locks.js';
+import type { PlainObject } from '../util.js';
+import { EntryCache, type CachedEntry } from './cache.js';
+import { ChangeListeners, OutsideChanges, stillCurrent, type StoreChange, type StoreChangeListener } from './changes.js';
+import { IdTree, listAll } from './tree.js';
+
+export type { CachedEntry } from './cache.js';
+export type { StoreChange, StoreChangeListener } from './changes.js';
+
+/** Turns stored fields into what the API answers (system fields, dates, private fields hidden). */
+export type Presenter = (id: string, fields: Fields, meta: Revision) => PlainObject;
+
+export interface StoreOptions {
+  cacheEnabled: boolean;
+  maxEntries: number;
+  watch: boolean;
+  /** Above this many entries, the change feed is not started (memory); revisions are checked instead. */
+  watchMaxEntries: number;
+  pollInterval: number;
+  /** Ids listings may show (the core's id rules); others are left out of every listing. */
+  listable?: (id: string) => boolean;
+}
+
+export interface Logger {
+  warn(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+}
+
+/** The ETag of a stored version: its revision in quotes. */
+export function etagOf(meta: Revision): string {
+  return `"${meta.revision}"`;
+}
+
+/** True when an If-Match / If-None-Match list names `etag` (or `*`); weak tags compare by value. */
+export function etagListIncludes(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t.replace(/^W\//, '') === etag;
+  });
+}
+
+export function hashEtag(body: string): string {
+  return `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
+}
+
+export class ContentStore {
+  readonly locks = new WriteLocks();
+  private readonly cache: EntryCache;
+  private readonly tree: IdTree;
+  private readonly listeners: ChangeListeners;
+  private readonly outside: OutsideChanges;
+  private epoch = 0;
+  /** Counts every change to any entry (renders that listed collections are checked against it). */
+  private changes = 0;
+  private readonly generation = new Map<string, number>();
+  private preloadStopped = false;
+
+  constructor(
+    readonly engine: StorageEngine,
+    private readonly present: Presenter,
+    private readonly options: StoreOptions,
+    private readonly log?: Logger,
+  ) {
+    this.cache = new EntryCache(options.maxEntries);
+    this.listeners = new ChangeListeners(log);
+    this.tree = new IdTree(engine, options.listable, (changed) => {
+      // A rescan without a feed found ids that appeared or vanished meanwhile.
+      for (const id of changed) this.listeners.emit({ kind: 'entry', id, origin: 'outside' });
+    });
+    this.outside = new OutsideChanges(
+      {
+        engine,
+        cache: this.cache,
+        tree: this.tree,
+        locks: this.locks,
+        bump: (id) => this.changed(id),
+        clear: () => this.clear(),
+        emit: (change) => this.listeners.emit(change),
+      },
+      log,
+    );
+  }
+
+  /**
+   * Calls `listener` synchronously after every change the store learns of (its own writes, moves,
+   * copies and removes; outside changes; clear). Returns the function that unsubscribes.
+   */
+  onChange(listener: StoreChangeListener): () => void {
+    return this.listeners.add(listener);
+  }
+
+  /** Changes whenever any entry changes, appears, vanishes or moves (validates cached renders). */
+  get version(): number {
+    return this.tree.version + this.changes;
+  }
+
+  /** The current ETag of `id` known without the engine: null when known missing, undefined when unknown. */
+  peekEtag(id: string): string | null | undefined {
+    if (!this.outside.active) return undefined;
+    const cached = this.cache.get(id);
+    if (cached) return cached.etag;
+    if (this.tree.hasEntry(id) === false) return null;
+    return undefined;
+  }
+
+  /** True when outside changes are reported by the engine's feed rather than found by re-checking revisions. */
+  get isWatching(): boolean {
+    return this.outside.active;
+  }
+
+  // ---- reading -------------------------------------------------------------------------------
+
+  /** The cached entry when it can be trusted without asking the engine (a feed runs), else undefined. */
+  peek(id: string): CachedEntry | undefined {
+    return this.outside.active ? this.cache.get(id) : undefined;
+  }
+
+  async get(id: string): Promise<CachedEntry | undefined> {
+    const cached = this.cache.get(id);
+    if (cached) {
+      if (this.outside.active || Date.now() - cached.checkedAt < this.options.pollInterval) {
+        this.cache.refresh(cached);
+        return cached;
+      }
+      if (await stillCurrent(this.engine, cached)) {
+        cached.checkedAt = Date.now();
+        return cached;
+      }
+      this.cache.delete(id);
+      this.listeners.emit({ kind: 'entry', id, origin: 'outside' });
+    }
+    const ticket = this.ticket(id);
+    const stored = await this.engine.read(id);
+    if (!stored) return undefined;
+    return this.remember(stored, ticket);
+  }
+
+  /**
+   * The entry as stored right now, always read from the engine (never the cache). Writers use
+   * this for read-modify-write, so an outside edit made a moment ago is never overwritten with an
+   * older cached copy; the write then names this revision as `expected`.
+   */
+  async getFresh(id: string): Promise<CachedEntry | undefined> {
+    const ticket = this.ticket(id);
+    const stored = await this.engine.read(id);
+    const cached = this.cache.get(id);
+    if (!stored) {
+      if (this.cache.delete(id)) {
+        this.changed(id);
+        this.listeners.emit({ kind: 'entry', id, origin: 'outside' });
+      }
+      return undefined;
+    }
+    const entry = this.remember(stored, ticket);
+    if (cached && cached.meta.revision !== stored.meta.revision) this.listeners.emit({ kind: 'entry', id, origin: 'outside' });
+    return entry;
+  }
+
+  /** The stored revision of `id` (also of an entry that cannot be parsed), or undefined. */
+  revision(id: string): Promise<Revision | undefined> {
+    return this.engine.revision(id);
+  }
+
+  /**
+   * Reads race with writes: a read that began before a write (or a delete) and ends after it
+   * holds the old version and must not replace the newer cached state. A ticket taken before the
+   * read tells whether anything changed that id meanwhile.
+   */
+  private ticket(id: string): string {
+    return `${this.epoch}:${this.generation.get(id) ?? 0}`;
+  }
+
+  /** Marks an id (or, without one, everything) as changed for reads in flight. */
+  private changed(id?: string): void {
+    this.changes++;
+    if (id === undefined) this.epoch++;
+    else this.generation.set(id, (this.generation.get(id) ?? 0) + 1);
+  }
+
+  async has(id: string): Promise<boolean> {
+    if (this.cache.has(id) && this.outside.active) return true;
+    return (await this.engine.revision(id)) !== undefined;
+  }
+
+  /** The JSON text of an entry's unfiltered view (cached). */
+  jsonOf(entry: CachedEntry): string {
+    if (entry.json === undefined) entry.json = JSON.stringify(entry.view);
+    return entry.json;
+  }
+
+  private remember(stored: StoredEntry, ticket?: string): CachedEntry {
+    const entry: CachedEntry = {
+      id: stored.id,
+      fields: stored.fields,
+      meta: stored.meta,
+      view: this.present(stored.id, stored.fields, stored.meta),
+      etag: etagOf(stored.meta),
+      checkedAt: Date.now(),
+      lruAt: this.cache.stamp(),
+    };
+    if (this.options.cacheEnabled && (ticket === undefined || ticket === this.ticket(stored.id))) this.cache.set(entry);
+    return entry;
+  }
+
+  private ensureTree(): Promise<void> {
+    return this.tree.ensure(
+      (builtAt) => !this.outside.active && Date.now() - builtAt > this.options.pollInterval,
+      (err) => this.log?.warn({ err: err.message }, 'rescan failed'),
+    );
+  }
+
+  /** Entry ids below `id` within `maxDepth` levels, in natural id order, with their depth. */
+  async descendants(id: string, maxDepth: number): Promise<readonly { id: string; depth: number }[]> {
+    await this.ensureTree();
+    return this.tree.descendants(id, maxDepth);
+  }
+
+  /** True when `id` is an entry or leads to entries (a collection can be listed). */
+  async exists(id: string): Promise<boolean> {
+    if (id === '') return true;
+    await this.ensureTree();
+    return this.tree.hasNode(id) || (await this.has(id));
+  }
+
+  /** Loads many entries (aligned with `targets`; undefined where unreadable), a bounded number at a time. */
+  async getMany(targets: readonly { id: string }[], onSkip?: (id: string, reason: string) => void): Promise<(CachedEntry | undefined)[]> {
+    const out: (CachedEntry | undefined)[] = new Array(targets.length);
+    const missing: number[] = [];
+    const trusted = this.outside.active;
+    for (let i = 0; i < targets.length; i++) {
+      const hit = trusted ? this.cache.get(targets[i]!.id) : undefined;
+      if (hit) out[i] = hit;
+      else missing.push(i);
+    }
+    const width = 64;
+    for (let start = 0; start < missing.length; start += width) {
+      await Promise.all(
+        missing.slice(start, start + width).map(async (i) => {
+          const id = targets[i]!.id;
+          try {
+            out[i] = await this.get(id);
+          } catch (err) {
+            // An unparsable entry is skipped in collections (logged, and counted for the caller), not fatal to the query.
+            this.log?.warn({ id, err: (err as Error).message }, 'entry skipped: it cannot be read');
+            onSkip?.(id, (err as Error).message);
+          }
+        }),
+      );
+    }
+    return out;
+  }
+
+  /**
+   * Decodes every entry into the cache, a slice at a time, yielding to requests in between, so
+   * the first collection query does not pay for reading the whole tree. Stops early when closed.
+   */
+  async preload(): Promise<number> {
+    if (!this.options.cacheEnabled) return 0;
+    await this.ensureTree();
+    const targets = this.tree.entryIdList().slice(0, this.options.maxEntries).map((id) => ({ id }));
+    let loaded = 0;
+    for (let start = 0; start < targets.length && !this.preloadStopped; start += 256) {
+      const slice = await this.getMany(targets.slice(start, start + 256));
+      loaded += slice.filter((entry) => entry !== undefined).length;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return loaded;
+  }
+
+  /** Builds the id tree now (e.g. at start-up), so the first collection query is fast. */
+  async warm(): Promise<number> {
+    await this.ensureTree();
+    return this.tree.size;
+  }
+
+  // ---- writing (callers hold the matching lock) -----------------------------------------------
+
+  /** Writes an entry; with `expected`, only while its stored revision is still that one (else StorageError 'conflict'). */
+  async write(id: string, fields: Fields, options: { expected?: string } = {}): Promise<CachedEntry> {
+    const meta = await this.engine.write(id, fields, options.expected === undefined ? undefined : { expected: options.expected });
+    this.changed(id);
+    const entry = this.remember({ id, fields, meta });
+    this.tree.add(id);
+    this.listeners.emit({ kind: 'entry', id, origin: 'api' });
+    return entry;
+  }
+
+  async move(id: string, newId: string): Promise<void> {
+    await this.engine.move(id, newId);
+    this.forgetSubtree(id);
+    this.forgetSubtree(newId);
+    const moved = await listAll(this.engine, newId);
+    this.tree.replaceSubtree(id, moved);
+    this.listeners.emit({ kind: 'subtree', id, origin: 'api' });
+    this.listeners.emit({ kind: 'subtree', id: newId, origin: 'api' });
+  }
+
+  async copy(id: string, newId: string, transform: CopyTransform): Promise<void> {
+    await this.engine.copy(id, newId, transform);
+    this.forgetSubtree(newId);
+    this.tree.addAll(await listAll(this.engine, newId));
+    this.listeners.emit({ kind: 'subtree', id: newId, origin: 'api' });
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.engine.remove(id);
+    this.forgetSubtree(id);
+    this.tree.removeSubtree(id);
+    this.listeners.emit({ kind: 'subtree', id, origin: 'api' });
+  }
+
+  private forgetSubtree(id: string): void {
+    this.changed();
+    this.cache.deleteWithin(id);
+  }
+
+  /** Drops every cached entry and the id tree; stored content is untouched. */
+  clear(): void {
+    this.changed();
+    this.cache.clear();
+    this.tree.clear();
+    this.listeners.emit({ kind: 'clear' });
+  }
+
+  get cachedCount(): number {
+    return this.cache.size;
+  }
+
+  /** Entries in the id tree; undefined while it is not built (before start-up, after clear()). */
+  get entryCount(): number | undefined {
+    return this.tree.loaded ? this.tree.size : undefined;
+  }
+
+  // ---- outside changes -----------------------------------------------------------------------
+
+  /** Starts the engine's change feed; returns false (revisions re-checked instead) when unavailable or off. */
+  async startWatching(): Promise<boolean> {
+    if (!this.options.watch || !this.options.cacheEnabled || !this.engine.changes) return false;
+    const size = this.tree.size;
+    if (size > this.options.watchMaxEntries) {
+      this.log?.info({ entries: size, limit: this.options.watchMaxEntries }, 'large project: checking revisions instead of watching');
+      return false;
+    }
+    return this.outside.start();
+  }
+
+  async stopWatching(): Promise<void> {
+    this.preloadStopped = true;
+    await this.outside.stop();
+  }
+}

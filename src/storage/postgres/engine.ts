@@ -1,0 +1,418 @@
+/**
+ * The PostgreSQL storage engine: one row per entry, holding the exact text the entry file would
+ * hold (`source`, written by the same serializers as files, so edits keep formatting) and its
+ * fields as jsonb for queries. Answers always come from `source`; jsonb does not keep key order.
+ * Every change is one statement or one transaction, and sends its NOTIFY inside it.
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { DecodeError, type Fields } from '../serializers/index.js';
+import {
+  StorageError,
+  type ChangeFeed,
+  type CopyTransform,
+  type EngineChange,
+  type EntryFormat,
+  type FormatResolver,
+  type Revision,
+  type StorageEngine,
+  type StoredEntry,
+} from '../engine.js';
+import { PgCoordination } from './coordination.js';
+import { startFeed } from './feed.js';
+import { applyMigrations } from './migrations.js';
+import { asStorageError, channelOf, quoteSchema, redactUrl, sqlStateOf, UNIQUE_VIOLATION } from './sql.js';
+import { exactJson, idParts, parentOf, subtreeBounds } from './rows.js';
+import { childrenOf, listIds } from './tree.js';
+
+export interface PgEngineLog {
+  warn(obj: object, msg?: string): void;
+}
+
+export interface PgEngineOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  /** Where the tables live (default 'public'); created by the migrations. */
+  schema?: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  resolveFormat: FormatResolver;
+  log?: PgEngineLog;
+  /** This process's name in change notifications (default: a random UUID): its own are not reported back. */
+  nodeId?: string;
+  /** How long connecting (or waiting for a free pooled connection) may take before 'unavailable' (default 5000). */
+  connectTimeoutMs?: number;
+}
+
+/** Rows copied per statement by `copy`. */
+const COPY_BATCH = 200;
+/** Optimistic writes without `expected` retry this often when other writers keep winning. */
+const WRITE_ATTEMPTS = 50;
+
+interface RevisionRow {
+  revision: string;
+  mtime: number;
+  size: number;
+}
+
+const REVISION_COLUMNS = `revision::text AS revision, (extract(epoch FROM updated_at) * 1000)::float8 AS mtime, size`;
+
+function toRevision(row: RevisionRow): Revision {
+  const mtimeMs = row.mtime;
+  // No access times are kept; a file's ctime also changes with every write.
+  return { revision: BigInt(row.revision).toString(36), mtimeMs, ctimeMs: mtimeMs, atimeMs: mtimeMs, size: row.size };
+}
+
+/** Text PostgreSQL can hold as it is: valid Unicode (no lone surrogates) and no NUL character. */
+function assertStorable(id: string, text: string): void {
+  if (/\p{Surrogate}/u.test(text)) throw new StorageError(`entry "${id}" would hold text that is not valid UTF-8 (a lone surrogate)`, 'not_utf8');
+  if (text.includes('\u0000')) throw new StorageError(`entry "${id}" would hold a NUL character, which PostgreSQL text cannot store`, 'not_utf8');
+}
+
+export class PgEngine implements StorageEngine {
+  readonly kind = 'postgres';
+  readonly location: string;
+  readonly coordination: PgCoordination;
+  private readonly pool: pg.Pool;
+  private readonly url: string;
+  private readonly schema: string;
+  private readonly S: string;
+  private readonly table: string;
+  private readonly channel: string;
+  private readonly nodeId: string;
+  private readonly resolveFormat: FormatResolver;
+  private readonly log: PgEngineLog | undefined;
+  private readonly connectTimeoutMs: number;
+  private readonly feeds = new Set<ChangeFeed>();
+
+  constructor(options: PgEngineOptions) {
+    this.url = options.url;
+    this.schema = options.schema ?? 'public';
+    this.S = quoteSchema(this.schema);
+    this.table = `${this.S}.flextype_entries`;
+    this.channel = channelOf(this.schema);
+    this.nodeId = options.nodeId ?? randomUUID();
+    this.resolveFormat = options.resolveFormat;
+    this.log = options.log;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+    this.location = `${redactUrl(options.url)} (schema ${this.schema})`;
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: Math.max(1, options.poolSize ?? 10),
+      connectionTimeoutMillis: this.connectTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: `flextype:${this.nodeId}`.slice(0, 63),
+    });
+    // An idle connection that dies (server restart, pg_terminate_backend) is dropped by the pool;
+    // unhandled, the event would end the process.
+    this.pool.on('error', (err) => this.log?.warn({ location: this.location, err: err.message }, 'PostgreSQL connection lost; it will be replaced'));
+    this.coordination = new PgCoordination((sql, values) => this.query(sql, values), this.S);
+  }
+
+  private async query<R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(sql, values);
+    } catch (err) {
+      throw asStorageError(err, this.location);
+    }
+  }
+
+  /** Runs `fn` in one transaction; on any failure it is rolled back and nothing of it stays. */
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>, isolation = 'READ COMMITTED'): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw asStorageError(err, this.location);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
+      throw asStorageError(err, this.location);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** The NOTIFY payload (under PostgreSQL's 8000 bytes: ids are at most 2000 bytes, see rows.ts). */
+  private notice(kind: 'entry' | 'subtree', id: string): string {
+    return JSON.stringify({ origin: this.nodeId, kind, id });
+  }
+
+  async open(): Promise<{ recovered: number }> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw asStorageError(err, this.location);
+    }
+    let broken: Error | undefined;
+    try {
+      const applied = await applyMigrations(client, this.schema);
+      if (applied.length > 0) this.log?.warn({ location: this.location, applied }, 'database schema migrated');
+    } catch (err) {
+      broken = err as Error;
+      throw asStorageError(err, this.location);
+    } finally {
+      client.release(broken);
+    }
+    return { recovered: 0 };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.feeds].map((feed) => feed.close()));
+    this.feeds.clear();
+    await this.pool.end().catch(() => undefined);
+  }
+
+  /** The format of `id`, checked against the extension its row was stored with. */
+  private formatFor(id: string, extension: string): EntryFormat {
+    const format = this.resolveFormat(id);
+    if (format.extension !== extension) {
+      throw new StorageError(`entry "${id}" is stored as .${extension}, but its collection's format is now .${format.extension}`, 'unreadable');
+    }
+    return format;
+  }
+
+  private decode(id: string, format: EntryFormat, text: string): Fields {
+    try {
+      return format.serializer.decode(text);
+    } catch (err) {
+      if (err instanceof DecodeError) throw new StorageError(`entry "${id}" cannot be parsed: ${err.message}`, 'unreadable');
+      throw err;
+    }
+  }
+
+  async read(id: string): Promise<StoredEntry | undefined> {
+    if (id === '') return undefined;
+    const { rows } = await this.query<RevisionRow & { source: string; extension: string }>(
+      `SELECT source, extension, ${REVISION_COLUMNS} FROM ${this.table} WHERE id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return { id, fields: this.decode(id, this.formatFor(id, row.extension), row.source), meta: toRevision(row) };
+  }
+
+  async revision(id: string): Promise<Revision | undefined> {
+    if (id === '') return undefined;
+    const { rows } = await this.query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM ${this.table} WHERE id = $1`, [id]);
+    return rows[0] ? toRevision(rows[0]) : undefined;
+  }
+
+  async readSource(id: string): Promise<{ text: string; extension: string } | undefined> {
+    if (id === '') return undefined;
+    const { rows } = await this.query<{ source: string; extension: string }>(`SELECT source, extension FROM ${this.table} WHERE id = $1`, [id]);
+    return rows[0] ? { text: rows[0].source, extension: rows[0].extension } : undefined;
+  }
+
+  /** The fields as the database keeps them for queries: what reading `text` gives, when jsonb holds it exactly. */
+  private queryFields(format: EntryFormat, text: string): string | null {
+    try {
+      return exactJson(format.serializer.decode(text));
+    } catch (err) {
+      if (err instanceof DecodeError) return null;
+      throw err;
+    }
+  }
+
+  async write(id: string, fields: Fields, options: { expected?: string } = {}): Promise<Revision> {
+    const parts = idParts(id, this.resolveFormat);
+    const format = this.resolveFormat(id);
+    const payload = this.notice('entry', id);
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const current = (await this.query<{ source: string; revision: string }>(`SELECT source, revision::text AS revision FROM ${this.table} WHERE id = $1`, [id])).rows[0];
+      if (options.expected !== undefined && (!current || BigInt(current.revision).toString(36) !== options.expected)) {
+        throw new StorageError(`entry "${id}" was changed meanwhile`, 'conflict');
+      }
+      const text = format.serializer.encode(fields, current?.source);
+      assertStorable(id, text);
+      const json = this.queryFields(format, text);
+      const size = Buffer.byteLength(text);
+      // Optimistic: the statement changes the row only if no one else did since it was read.
+      const { rows } = current
+        ? await this.query<RevisionRow>(
+            `WITH w AS (
+               UPDATE ${this.table} SET source = $2, fields = $3::jsonb, extension = $4, size = $5,
+                 revision = nextval('${this.S}.flextype_revision_seq'), updated_at = clock_timestamp()
+               WHERE id = $1 AND revision = $6::bigint RETURNING revision, updated_at, size)
+             SELECT w.revision::text AS revision, (extract(epoch FROM w.updated_at) * 1000)::float8 AS mtime, w.size, pg_notify($7, $8) AS notified FROM w`,
+            [id, text, json, format.extension, size, current.revision, this.channel, payload],
+          )
+        : await this.query<RevisionRow>(
+            `WITH w AS (
+               INSERT INTO ${this.table} (id, parent, depth, extension, source, fields, size) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+               ON CONFLICT (id) DO NOTHING RETURNING revision, updated_at, size)
+             SELECT w.revision::text AS revision, (extract(epoch FROM w.updated_at) * 1000)::float8 AS mtime, w.size, pg_notify($8, $9) AS notified FROM w`,
+            [id, parentOf(id), parts.length, format.extension, text, json, size, this.channel, payload],
+          );
+      if (rows[0]) return toRevision(rows[0]);
+      if (options.expected !== undefined) throw new StorageError(`entry "${id}" was changed meanwhile`, 'conflict');
+    }
+    throw new StorageError(`entry "${id}" kept being changed by other writers; not written`, 'conflict');
+  }
+
+  async writeSource(id: string, text: string, extension: string): Promise<Revision> {
+    const parts = idParts(id, this.resolveFormat);
+    const format = this.resolveFormat(id);
+    if (format.extension !== extension) {
+      throw new StorageError(`entry "${id}" is stored as .${format.extension} by its collection, not .${extension}`, 'bad_name');
+    }
+    assertStorable(id, text);
+    const { rows } = await this.query<RevisionRow>(
+      `WITH w AS (
+         INSERT INTO ${this.table} AS e (id, parent, depth, extension, source, fields, size) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+         ON CONFLICT (id) DO UPDATE SET extension = EXCLUDED.extension, source = EXCLUDED.source, fields = EXCLUDED.fields, size = EXCLUDED.size,
+           revision = nextval('${this.S}.flextype_revision_seq'), updated_at = clock_timestamp()
+         RETURNING revision, updated_at, size)
+       SELECT w.revision::text AS revision, (extract(epoch FROM w.updated_at) * 1000)::float8 AS mtime, w.size, pg_notify($8, $9) AS notified FROM w`,
+      [id, parentOf(id), parts.length, extension, text, this.queryFields(format, text), Buffer.byteLength(text), this.channel, this.notice('entry', id)],
+    );
+    return toRevision(rows[0]!);
+  }
+
+  /** Checks both ids of a move or copy; a subtree cannot go into itself. */
+  private checkPair(id: string, newId: string): void {
+    idParts(id, this.resolveFormat);
+    idParts(newId, this.resolveFormat);
+    if (newId === id || newId.startsWith(`${id}/`)) throw new StorageError(`"${id}" cannot be moved or copied into itself`, 'bad_name');
+  }
+
+  private async assertFree(client: pg.PoolClient, newId: string): Promise<void> {
+    const { lo, hi } = subtreeBounds(newId);
+    const taken = await client.query(`SELECT 1 FROM ${this.table} WHERE id = $1 OR (id >= $2 AND id < $3) LIMIT 1`, [newId, lo, hi]);
+    if (taken.rowCount) throw new StorageError(`the target "${newId}" already exists`, 'exists');
+  }
+
+  private asExists(err: unknown, newId: string): unknown {
+    return sqlStateOf(err) === UNIQUE_VIOLATION ? new StorageError(`the target "${newId}" already exists`, 'exists') : err;
+  }
+
+  async move(id: string, newId: string): Promise<void> {
+    this.checkPair(id, newId);
+    const { lo, hi } = subtreeBounds(id);
+    try {
+      await this.transaction(async (client) => {
+        const locked = await client.query<{ n: string }>(
+          `SELECT count(*) AS n FROM (SELECT 1 FROM ${this.table} WHERE id = $1 OR (id >= $2 AND id < $3) FOR UPDATE) s`,
+          [id, lo, hi],
+        );
+        if (Number(locked.rows[0]!.n) === 0) throw new StorageError(`entry "${id}" does not exist`, 'missing');
+        await this.assertFree(client, newId);
+        const depthChange = newId.split('/').length - id.split('/').length;
+        // The moved entries get new revisions: an id moved away and back must not show an old one.
+        await client.query(
+          `UPDATE ${this.table} SET
+             id = $4::text || substr(id, length($1::text) + 1),
+             parent = CASE WHEN id = $1 THEN $5::text ELSE $4::text || substr(parent, length($1::text) + 1) END,
+             depth = depth + $6::integer,
+             revision = nextval('${this.S}.flextype_revision_seq')
+           WHERE id = $1 OR (id >= $2 AND id < $3)`,
+          [id, lo, hi, newId, parentOf(newId), depthChange],
+        );
+        await client.query('SELECT pg_notify($1, $2), pg_notify($1, $3)', [this.channel, this.notice('subtree', id), this.notice('subtree', newId)]);
+      });
+    } catch (err) {
+      throw this.asExists(err, newId);
+    }
+  }
+
+  async copy(id: string, newId: string, transform: CopyTransform): Promise<void> {
+    this.checkPair(id, newId);
+    const { lo, hi } = subtreeBounds(id);
+    try {
+      // One snapshot for the whole copy: entries changed meanwhile are copied as they were at its start.
+      await this.transaction(async (client) => {
+        await this.assertFree(client, newId);
+        let last = '';
+        let copied = 0;
+        for (;;) {
+          const { rows } = await client.query<{ id: string; source: string; extension: string }>(
+            `SELECT id, source, extension FROM ${this.table} WHERE (id = $1 OR (id >= $2 AND id < $3)) AND id > $4 ORDER BY id LIMIT ${COPY_BATCH}`,
+            [id, lo, hi, last],
+          );
+          if (rows.length === 0) break;
+          const batch = rows.map((row) => this.copyRow(row, id, newId, transform));
+          await client.query(
+            `INSERT INTO ${this.table} (id, parent, depth, extension, source, fields, size)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::jsonb[], $7::integer[])`,
+            [
+              batch.map((b) => b.id),
+              batch.map((b) => parentOf(b.id)),
+              batch.map((b) => b.id.split('/').length),
+              batch.map((b) => b.extension),
+              batch.map((b) => b.text),
+              batch.map((b) => b.json),
+              batch.map((b) => Buffer.byteLength(b.text)),
+            ],
+          );
+          copied += rows.length;
+          last = rows[rows.length - 1]!.id;
+        }
+        if (copied === 0) throw new StorageError(`entry "${id}" does not exist`, 'missing');
+        await client.query('SELECT pg_notify($1, $2)', [this.channel, this.notice('subtree', newId)]);
+      }, 'REPEATABLE READ');
+    } catch (err) {
+      throw this.asExists(err, newId);
+    }
+  }
+
+  /** One copied row: decoded, transformed, and encoded in the target's format (keeping the source's formatting). */
+  private copyRow(row: { id: string; source: string; extension: string }, id: string, newId: string, transform: CopyTransform) {
+    const targetId = newId + row.id.slice(id.length);
+    idParts(targetId, this.resolveFormat);
+    const fields = transform(targetId, this.decode(row.id, this.formatFor(row.id, row.extension), row.source));
+    const format = this.resolveFormat(targetId);
+    const text = format.serializer.encode(fields, row.source);
+    assertStorable(targetId, text);
+    return { id: targetId, extension: format.extension, text, json: this.queryFields(format, text) };
+  }
+
+  async remove(id: string): Promise<void> {
+    idParts(id, this.resolveFormat);
+    const { lo, hi } = subtreeBounds(id);
+    await this.transaction(async (client) => {
+      const deleted = await client.query(`DELETE FROM ${this.table} WHERE id = $1 OR (id >= $2 AND id < $3)`, [id, lo, hi]);
+      if (!deleted.rowCount) throw new StorageError(`entry "${id}" does not exist`, 'missing');
+      await client.query('SELECT pg_notify($1, $2)', [this.channel, this.notice('subtree', id)]);
+    });
+  }
+
+  children(id: string): Promise<string[]> {
+    return childrenOf((sql, values) => this.query(sql, values), this.table, id);
+  }
+
+  list(under = ''): AsyncIterable<string[]> {
+    return listIds((sql, values) => this.query(sql, values), this.table, under);
+  }
+
+  async changes(listener: (change: EngineChange) => void, _onError: (err: Error) => void): Promise<ChangeFeed> {
+    let feed: ChangeFeed;
+    try {
+      feed = await startFeed({
+        url: this.url,
+        location: this.location,
+        channel: this.channel,
+        nodeId: this.nodeId,
+        connectTimeoutMs: this.connectTimeoutMs,
+        listener,
+        log: this.log,
+      });
+    } catch (err) {
+      throw asStorageError(err, this.location);
+    }
+    this.feeds.add(feed);
+    return {
+      close: async () => {
+        this.feeds.delete(feed);
+        await feed.close();
+      },
+    };
+  }
+}

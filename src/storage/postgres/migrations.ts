@@ -1,0 +1,123 @@
+/**
+ * The PostgreSQL schema as an ordered list of migrations. `migrate` applies the missing ones in one
+ * transaction under an advisory lock, so any number of nodes starting at once is safe: one applies
+ * them, the others wait and then find nothing to do. Never edit a released migration; add one.
+ */
+import pg from 'pg';
+import { asStorageError, quoteSchema, redactUrl } from './sql.js';
+
+export interface Migration {
+  version: number;
+  description: string;
+  /** SQL with `$S` standing for the quoted schema name. */
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'entries as rows',
+    sql: `
+      CREATE SEQUENCE $S.flextype_revision_seq;
+      CREATE TABLE $S.flextype_entries (
+        id text COLLATE "C" PRIMARY KEY,
+        parent text COLLATE "C" NOT NULL,
+        depth integer NOT NULL,
+        extension text NOT NULL,
+        -- The exact text the entry file would hold; the source of every answer.
+        source text NOT NULL,
+        -- The decoded fields for SQL queries and indexes only (jsonb loses key order); NULL when the
+        -- source cannot be decoded or holds what jsonb cannot represent exactly (NaN, NUL, ...).
+        fields jsonb,
+        revision bigint NOT NULL DEFAULT nextval('$S.flextype_revision_seq'),
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        size integer NOT NULL,
+        -- The id with '/' as chr(1), below every character of a segment: in this key's order a
+        -- folder's subtree directly follows its own name, so children() can skip whole subtrees.
+        tree_key text COLLATE "C" GENERATED ALWAYS AS (replace(id, '/', chr(1))) STORED
+      );
+      CREATE INDEX flextype_entries_tree ON $S.flextype_entries (tree_key);
+      -- Push-down must decline where some entry's fields are not in jsonb: this finds them at once.
+      CREATE INDEX flextype_entries_inexact ON $S.flextype_entries (id) WHERE fields IS NULL;
+    `,
+  },
+  {
+    version: 2,
+    description: 'token call counters and the failure brake, shared by all nodes',
+    sql: `
+      CREATE TABLE $S.flextype_calls (token_id text PRIMARY KEY, calls bigint NOT NULL DEFAULT 0);
+      CREATE TABLE $S.flextype_failures (key text PRIMARY KEY, window_start timestamptz NOT NULL, count integer NOT NULL);
+      -- Grants up to p_want calls so that the total never passes p_limit (0: no limit); returns the grant.
+      CREATE FUNCTION $S.flextype_reserve_calls(p_token text, p_want bigint, p_limit bigint) RETURNS bigint
+      LANGUAGE plpgsql AS $fn$
+      DECLARE
+        current_calls bigint;
+        granted bigint;
+      BEGIN
+        INSERT INTO $S.flextype_calls (token_id, calls) VALUES (p_token, 0) ON CONFLICT (token_id) DO NOTHING;
+        -- The row lock serializes reservations of one token; the value read is the latest committed.
+        SELECT calls INTO current_calls FROM $S.flextype_calls WHERE token_id = p_token FOR UPDATE;
+        IF p_limit <= 0 THEN
+          granted := GREATEST(p_want, 0);
+        ELSE
+          granted := LEAST(GREATEST(p_want, 0), GREATEST(p_limit - current_calls, 0));
+        END IF;
+        UPDATE $S.flextype_calls SET calls = calls + granted WHERE token_id = p_token;
+        RETURN granted;
+      END
+      $fn$;
+    `,
+  },
+];
+
+/** The lock id of one schema's migrations (two ints: a constant for Flextype, the schema's hash). */
+const LOCK_SPACE = 0x46_54_4d_47; // "FTMG"
+
+/** Applies the missing migrations on `client` (one transaction); returns the versions applied. */
+export async function applyMigrations(client: pg.ClientBase, schema: string): Promise<number[]> {
+  const S = quoteSchema(schema);
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_SPACE, schema]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${S}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${S}.flextype_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await client.query<{ version: number }>(`SELECT version FROM ${S}.flextype_migrations`)).rows.map((r) => r.version));
+    const applied: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (done.has(migration.version)) continue;
+      await client.query(migration.sql.replaceAll('$S', S));
+      await client.query(`INSERT INTO ${S}.flextype_migrations (version) VALUES ($1)`, [migration.version]);
+      applied.push(migration.version);
+    }
+    await client.query('COMMIT');
+    return applied;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+export interface MigrateResult {
+  applied: number[];
+  /** The schema's version afterwards (the highest migration). */
+  version: number;
+}
+
+/** `flextype storage:migrate`: connects, applies what is missing, disconnects. */
+export async function migrate(options: { url: string; schema?: string; connectTimeoutMs?: number }): Promise<MigrateResult> {
+  const schema = options.schema ?? 'public';
+  quoteSchema(schema);
+  const client = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: options.connectTimeoutMs ?? 5000, application_name: 'flextype:migrate' });
+  // A dropped connection is reported through the failing query; the event must not crash the process.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const applied = await applyMigrations(client, schema);
+    return { applied, version: MIGRATIONS[MIGRATIONS.length - 1]!.version };
+  } catch (err) {
+    throw asStorageError(err, redactUrl(options.url));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
