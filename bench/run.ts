@@ -13,6 +13,7 @@
  *   --out FILE              where the table goes (default bench/results/latest.md)
  *   --keep                  keep the generated projects (prints where)     (BENCH_KEEP=1)
  *   --dir DIR               put every generated project in DIR             (BENCH_DIR)
+ *   --wrk                   instead: the wrk comparison of bench/wrk.ts (cached GET vs bare node:http)
  *   --scale 100k,1m         run the large-project benchmark instead (bench/scale.ts, its own flags)
  * The whole run is bounded: past --timeout seconds (default 360) it stops, cleans up and fails.
  * A full run takes about 2 minutes on a quiet 2-core machine; --quick about 40 s.
@@ -51,6 +52,18 @@ const COLLECTION_QUERY = [
     return `${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
   })
   .join('&');
+
+// `--wrk`: the alternated wrk rounds of bench/wrk.ts instead (its own flags).
+if (process.argv.includes('--wrk')) {
+  const { main: wrkMain } = await import('./wrk.js');
+  await wrkMain().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`[wrk] failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
 
 // ---- configuration ---------------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ function checks(): string {
     `export type Options = Assert<Extends<FetchOptions, components['schemas']['FetchOptions']>>;`,
     `export type Where = Assert<Extends<WhereItem, components['schemas']['WhereItem']>>;`,
     // Every documented operation has client types, and the client declares no other.
-    `export type AllOperations = Assert<Extends<Exclude<keyof operations, 'getOpenApi' | 'getDocs' | 'validateHash'>, keyof Requests>>;`,
+    `export type AllOperations = Assert<Extends<Exclude<keyof operations, 'getOpenApi' | 'getDocs' | 'validateHash' | 'getHealth' | 'getReady' | 'getMetrics'>, keyof Requests>>;`,
     `export type NoOthers = Assert<Extends<keyof Requests, keyof operations>>;`,
   );
   return lines.join('\n') + '\n';

@@ -67,7 +67,8 @@ export async function startTestServer(options: { projectDir?: string; fromDemo?:
     projectDir,
     host: '127.0.0.1',
     port: 0,
-    settings: { tokens: { hash_rounds: 4 }, ...(options.settings ?? {}) },
+    // No access log unless a test asks for one (settings log.access).
+    settings: { tokens: { hash_rounds: 4 }, ...(options.settings ?? {}), log: { access: false, ...((options.settings?.['log'] as PlainObject | undefined) ?? {}) } },
     logger: createLogger('info', logs),
   });
   let token = '';

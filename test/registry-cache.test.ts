@@ -196,7 +196,7 @@ const REFERENCE_DEFAULTS: Record<string, unknown> = {
   'parsers.expressions.opening_block_tag': '[%', 'parsers.expressions.closing_comment_tag': '#]',
   'parsers.expressions.expressions.unless.enabled': true, 'parsers.expressions.expressions.entries.has.enabled': true,
   'parsers.expressions.expressions.entries.delete.enabled': false,
-  'cors.enabled': true, 'cors.origin': '*', 'cors.credentials': false, 'cors.expose': ['ETag', 'X-Total-Count', 'X-Skipped-Count'],
+  'cors.enabled': true, 'cors.origin': '*', 'cors.credentials': false, 'cors.expose': ['ETag', 'X-Total-Count', 'X-Skipped-Count', 'X-Request-Id'],
   'cors.methods': ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
   'cors.headers': ['X-Requested-With', 'Content-Type', 'Accept', 'Origin', 'Authorization', 'X-Access-Token', 'If-Match', 'If-None-Match'],
   'api.query.enabled': true, 'api.registry.enabled': true,

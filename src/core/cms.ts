@@ -42,6 +42,7 @@ export class Cms {
   readonly webhooks: Webhooks;
 
   private readonly log: CmsOptions['log'];
+  private started = false;
 
   constructor(options: CmsOptions) {
     this.log = options.log;
@@ -97,6 +98,7 @@ export class Cms {
       // In the background: the server answers meanwhile, reading files on demand.
       void this.store.preload().catch((err: Error) => this.log?.warn({ err: err.message }, 'preload stopped'));
     }
+    this.started = true;
     return { entries, recovered, watching };
   }
 
@@ -106,6 +108,43 @@ export class Cms {
   open(): Promise<{ recovered: number }> {
     this.opened ??= this.store.engine.open();
     return this.opened;
+  }
+
+  /**
+   * Whether the content can be served (readiness): start-up done (crash recovery, id tree), and
+   * the storage answering a read now. Each check is 'ok' or says what is wrong.
+   */
+  async readiness(timeoutMs = 2000): Promise<{ ready: boolean; checks: { store: string; storage: string } }> {
+    const store = this.started ? 'ok' : 'starting: the entries are not loaded yet';
+    let storage: string;
+    let timer: NodeJS.Timeout | undefined;
+    const ours = new Set<unknown>();
+    try {
+      const probe = (async () => {
+        // ping's messages are public by contract (no path, no URL).
+        await this.store.engine.ping().catch((err: unknown) => {
+          ours.add(err);
+          throw err;
+        });
+      })();
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const slow = new Error(`no answer within ${timeoutMs} ms`);
+          ours.add(slow);
+          reject(slow);
+        }, timeoutMs);
+      });
+      await Promise.race([probe, late]);
+      storage = 'ok';
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // The reason, never a path or a connection string (the answer may be public).
+      const reason = ours.has(err) ? (err as Error).message : code === 'ENOENT' ? 'the entries folder is missing' : (code ?? 'the storage refused a read');
+      storage = `unreachable: ${reason}`;
+    } finally {
+      clearTimeout(timer);
+    }
+    return { ready: store === 'ok' && storage === 'ok', checks: { store, storage } };
   }
 
   /**

@@ -250,7 +250,18 @@ export const settingsSchema = z.object({
       expressions: switches(),
     }),
   }),
-  log: z.object({ level: z.enum(LOG_LEVELS) }),
+  log: z.object({
+    level: z.enum(LOG_LEVELS),
+    // One JSON line per answered request (request id, method, route, status, duration, bytes).
+    access: z.boolean(),
+  }),
+  metrics: z.object({
+    // Prometheus text at GET /metrics.
+    enabled: z.boolean(),
+    // When not empty, /metrics needs `Authorization: Bearer <token>` (compared in constant time);
+    // when empty, only loopback clients may read it.
+    token: z.string(),
+  }),
   webhooks: z.object({
     endpoints: z.array(webhookEndpoint),
     max_attempts: z.number().int().min(1).max(100),

@@ -2,27 +2,19 @@
  * The one JSON path out: ordered collection bodies, ETag and 304, Cache-Control, compression, and
  * large collections streamed item by item.
  */
-import { pipeline, Readable } from 'node:stream';
+import { pipeline as pipe, Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { promisify } from 'node:util';
-import { brotliCompress, constants as zlibConstants, createBrotliCompress, createGzip, gzip } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../core/errors.js';
 import type { FilterResult, Item } from '../core/query/filter.js';
-import { etagListIncludes, hashEtag } from '../core/store/store.js';
-import { chooseEncoding, withVary } from './negotiation.js';
-
-const gzipAsync = promisify(gzip);
-const brotliAsync = promisify(brotliCompress);
+import { hashEtag } from '../core/store/store.js';
+import { byteCounter } from './pipeline/fastify.js';
+import type { Pipeline } from './pipeline/index.js';
+import { compress, compressor, withVary } from './pipeline/negotiation.js';
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
-const BROTLI_QUALITY = 4;
-const GZIP_LEVEL = 6;
-
 export interface ReplyOptions {
-  cacheControl: string;
-  compressThreshold: number;
   /** Collection bodies longer than this (characters) are streamed instead of built in memory. */
   streamThreshold: number;
 }
@@ -83,35 +75,22 @@ async function* chunksOf(first: string, rest: Iterator<string>): AsyncGenerator<
   if (chunk !== '') yield chunk;
 }
 
-/** The client's preferred compression (q-values honoured), or none. */
-function acceptedEncoding(request: FastifyRequest): 'br' | 'gzip' | undefined {
-  const coding = chooseEncoding(request.headers['accept-encoding']);
-  return coding === 'br' || coding === 'gzip' ? coding : undefined;
-}
-
-export function createReplier(options: ReplyOptions) {
+/** Replies through the pipeline: its negotiation, compression and ETag rules. */
+export function createReplier(pipeline: Pipeline, options: ReplyOptions) {
   /** Sends a GET answer: 304 when the client's copy is current, compressed when worth it. */
   async function sendRead(request: FastifyRequest, reply: FastifyReply, body: string, etag?: string): Promise<FastifyReply> {
     const tag = etag ?? hashEtag(body);
-    reply.header('etag', tag).header('cache-control', options.cacheControl);
-    if (etagListIncludes(request.headers['if-none-match'], tag)) return reply.code(304).send();
+    reply.header('etag', tag).header('cache-control', pipeline.cacheControl);
+    if (pipeline.notModified(request.headers['if-none-match'], tag)) return reply.code(304).send();
     return sendBody(request, reply, 200, body);
   }
 
   async function sendBody(request: FastifyRequest, reply: FastifyReply, status: number, body: string): Promise<FastifyReply> {
     reply.code(status).header('content-type', JSON_TYPE);
-    if (body.length >= options.compressThreshold) {
-      const encoding = acceptedEncoding(request);
-      // Added to, not replacing, the Vary: Origin that CORS may have set.
-      reply.header('vary', withVary(reply.getHeader('vary') as string | undefined, 'Accept-Encoding'));
-      if (encoding === 'br') {
-        const compressed = await brotliAsync(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY } });
-        return reply.header('content-encoding', 'br').send(compressed);
-      }
-      if (encoding === 'gzip') {
-        return reply.header('content-encoding', 'gzip').send(await gzipAsync(body, { level: GZIP_LEVEL }));
-      }
-    }
+    const coding = pipeline.codingFor(request.headers['accept-encoding'], body.length);
+    // Added to, not replacing, the Vary: Origin that CORS may have set.
+    if (coding !== undefined || pipeline.mayCompress(body.length)) reply.header('vary', withVary(reply.getHeader('vary') as string | undefined, 'Accept-Encoding'));
+    if (coding !== undefined) return reply.header('content-encoding', coding).send(await compress(body, coding));
     return reply.send(body);
   }
 
@@ -129,21 +108,17 @@ export function createReplier(options: ReplyOptions) {
       if (next.done) return sendRead(request, reply, head);
       head += next.value;
     }
-    reply.code(200).header('content-type', JSON_TYPE).header('cache-control', options.cacheControl);
+    reply.code(200).header('content-type', JSON_TYPE).header('cache-control', pipeline.cacheControl);
     reply.header('vary', withVary(reply.getHeader('vary') as string | undefined, 'Accept-Encoding'));
     const source = Readable.from(chunksOf(head, pieces), { objectMode: false });
     // A failure mid-stream can only cut the answer short (the status is sent): the client sees a truncated body.
     const done = () => undefined;
-    switch (acceptedEncoding(request)) {
-      case 'br':
-        reply.header('content-encoding', 'br');
-        return reply.send(pipeline(source, createBrotliCompress({ params: { [zlibConstants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY } }), done));
-      case 'gzip':
-        reply.header('content-encoding', 'gzip');
-        return reply.send(pipeline(source, createGzip({ level: GZIP_LEVEL }), done));
-      default:
-        return reply.send(source);
+    const coding = pipeline.codingFor(request.headers['accept-encoding'], Infinity);
+    if (coding !== undefined) {
+      reply.header('content-encoding', coding);
+      return reply.send(pipe(source, compressor(coding), byteCounter(request), done));
     }
+    return reply.send(pipe(source, byteCounter(request), done));
   }
 
   return { sendRead, sendBody, sendCollection };

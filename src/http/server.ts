@@ -3,63 +3,41 @@
  * error path that answers every failure with the seed's JSON body.
  */
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { createServer as createHttpServer } from 'node:http';
+import type { Logger } from 'pino';
 import type { Cms } from '../core/cms.js';
 import { limitConnections, timeoutOptions } from './connections.js';
-import { corsHeaders } from './cors.js';
 import { createFastPath } from './fast-path.js';
 import { createGuard, FailureBrake } from './auth.js';
 import { decodeBrackets, decodeJson, decodeLimitsOf, decodeQuery, decodeUtf8, type DecodeLimits } from './body.js';
 import { ERRORS, errorBody, HttpError, sendError, toHttpError, type HttpErrorCode } from './errors.js';
-import { withVary } from './negotiation.js';
 import { HeavyQueryGate } from './heavy-queries.js';
+import { installPipeline } from './pipeline/fastify.js';
+import { Pipeline, REQUEST_ID_HEADER } from './pipeline/index.js';
+import { withVary } from './pipeline/negotiation.js';
+import { redactUrl } from './pipeline/redact.js';
 import { routePathOf } from './params.js';
 import { createReplier } from './reply.js';
 import { CACHE_PATHS, cacheRoutes } from './routes/cache.js';
 import { controlRoutes } from './routes/control.js';
 import { DOCS_PATHS, docsRoutes } from './routes/docs.js';
 import { ENTRIES_PATHS, entriesRoutes } from './routes/entries.js';
+import { opsPaths, opsRoutes } from './routes/ops.js';
 import { QUERY_PATHS, queryRoutes } from './routes/query.js';
 import { REGISTRY_PATHS, registryRoutes } from './routes/registry.js';
 import { TOKENS_PATHS, tokensRoutes } from './routes/tokens.js';
 
-const KNOWN_PATHS: Record<string, string[]> = { ...ENTRIES_PATHS, ...TOKENS_PATHS, ...REGISTRY_PATHS, ...CACHE_PATHS, ...QUERY_PATHS, ...DOCS_PATHS };
+const API_PATHS: Record<string, string[]> = { ...ENTRIES_PATHS, ...TOKENS_PATHS, ...REGISTRY_PATHS, ...CACHE_PATHS, ...QUERY_PATHS, ...DOCS_PATHS };
 
 export interface ServerOptions {
-  logger?: FastifyBaseLogger;
+  /** Failures, and the access log (settings log.access), go here. */
+  logger?: Logger;
   /** Opens the local control requests (routes/control.ts) with this secret. */
   controlSecret?: string;
 }
 
-const SECRET_PARAMS = new Set(['token', 'access_token', 'string', 'hash']);
-
-/** The parameter name as the query parser sees it: percent-decoded, without brackets. */
-function paramName(rawKey: string): string {
-  let key = rawKey.replace(/\+/g, ' ');
-  try {
-    key = decodeURIComponent(key);
-  } catch {
-    // Left as is: the parser keeps undecodable keys verbatim too.
-  }
-  return key.split('[')[0]!.toLowerCase();
-}
-
-/** Removes credentials from a URL before it is logged (also when the key is percent-encoded). */
-export function redactUrl(url: string): string {
-  const at = url.indexOf('?');
-  if (at === -1) return url;
-  const query = url
-    .slice(at + 1)
-    .split('&')
-    .map((part) => {
-      const eq = part.indexOf('=');
-      const rawKey = eq === -1 ? part : part.slice(0, eq);
-      return SECRET_PARAMS.has(paramName(rawKey)) ? `${rawKey}=[redacted]` : part;
-    })
-    .join('&');
-  return `${url.slice(0, at)}?${query}`;
-}
+export { redactUrl };
 
 /**
  * Requests Node refuses before routing (headers or URL over its size limit, a malformed request
@@ -79,19 +57,25 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
   socket.destroy(err);
 }
 
-function applyCors(cms: Cms, request: FastifyRequest, reply: FastifyReply): void {
-  for (const [name, value] of Object.entries(corsHeaders(cms.settings, request.headers.origin))) reply.header(name, value);
-}
-
 export async function buildServer(cms: Cms, options: ServerOptions = {}): Promise<FastifyInstance> {
   const settings = cms.settings;
   const limits: DecodeLimits = decodeLimitsOf(settings);
+  const KNOWN_PATHS: Record<string, string[]> = { ...API_PATHS, ...opsPaths(settings.metrics.enabled) };
   const log = options.logger;
   const brake = new FailureBrake(settings.security.auth_failures_per_minute, settings.security.auth_block_seconds, {
     concurrent: settings.security.auth_concurrent_per_address,
     waiting: settings.security.auth_waiting_per_address,
   });
-  const fastPath = createFastPath(cms, brake);
+  const pipeline = new Pipeline({
+    settings,
+    ...(log ? { logger: log } : {}),
+    sources: {
+      entries: () => cms.store.entryCount,
+      cachedEntries: () => cms.store.cachedCount,
+      renderCache: () => ({ hits: cms.renderer.cache.hits, misses: cms.renderer.cache.misses }),
+    },
+  });
+  const fastPath = createFastPath(cms, brake, pipeline);
   const app = Fastify({
     // Cache hits of the hottest call (GET one entry) are answered before Fastify (see fast-path.ts).
     serverFactory: (handler) => {
@@ -102,6 +86,8 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
     // Fastify gets no logger: its per-request logging machinery costs throughput even when silent,
     // and URLs can carry credentials. Failures are logged by the error handler below.
     logger: false,
+    // The request id is the pipeline's (the fast path makes its own the same way).
+    genReqId: (req) => pipeline.requestId(req.headers[REQUEST_ID_HEADER]),
     bodyLimit: settings.server.body_limit,
     routerOptions: {
       ignoreTrailingSlash: true,
@@ -132,8 +118,14 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
     }
   });
 
+  // Request id, CORS, metrics and the access log, for every answer (errors and 404s included).
+  installPipeline(app, pipeline);
+  app.addHook('onClose', (_app, done) => {
+    pipeline.flush();
+    done();
+  });
+
   app.addHook('onRequest', (request, reply, done) => {
-    applyCors(cms, request, reply);
     // Preflight (and any OPTIONS) is answered here: a wildcard OPTIONS route slows every lookup.
     if (request.method === 'OPTIONS') {
       const cors = settings.cors;
@@ -157,11 +149,7 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
   const context = {
     cms,
     guard: createGuard(cms.tokens, brake),
-    replier: createReplier({
-      cacheControl: settings.server.cache_control,
-      compressThreshold: settings.server.compress_threshold,
-      streamThreshold: settings.server.stream_threshold,
-    }),
+    replier: createReplier(pipeline, { streamThreshold: settings.server.stream_threshold }),
     heavyQueries: new HeavyQueryGate(settings.query.heavy),
   };
   entriesRoutes(app, context);
@@ -170,6 +158,7 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
   cacheRoutes(app, context);
   queryRoutes(app, context);
   docsRoutes(app, context);
+  opsRoutes(app, cms, pipeline);
   if (options.controlSecret !== undefined) controlRoutes(app, cms, options.controlSecret, log);
 
   app.setNotFoundHandler((request, reply) => {
@@ -185,7 +174,7 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
   app.setErrorHandler((err, request, reply) => {
     const mapped = toHttpError(err);
     if (mapped.internal) {
-      log?.error({ err, method: request.method, url: redactUrl(request.url) }, 'request failed');
+      log?.error({ err, reqId: request.id, method: request.method, url: redactUrl(request.url) }, 'request failed');
     }
     return sendError(reply, mapped.code, mapped.detail, mapped.headers);
   });

@@ -1,5 +1,5 @@
 /** Starts a server for a project: core start-up, listening, graceful shutdown. */
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { Cms } from '../core/cms.js';
 import { loadCheckedSettings } from '../core/settings.js';
@@ -54,7 +54,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     );
   }
   const cms = new Cms({ projectDir: options.projectDir, settings: options.settings, log: logger, webhooks: 'deliver' });
-  const app = await buildServer(cms, { logger: logger as FastifyBaseLogger, controlSecret: options.controlSecret });
+  const app = await buildServer(cms, { logger, controlSecret: options.controlSecret });
   const info = await cms.start();
   const host = options.host ?? cms.settings.server.host;
   const port = options.port ?? cms.settings.server.port;

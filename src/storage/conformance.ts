@@ -83,6 +83,10 @@ export function storageConformance(name: string, makeStore: MakeStore): void {
     });
 
     describe('read and write', () => {
+      it('answers a ping while it can serve', async () => {
+        await engine.ping();
+      });
+
       it('answers nothing for an entry that does not exist', async () => {
         assert.equal(await engine.read('nothing/here'), undefined);
         assert.equal(await engine.revision('nothing/here'), undefined);

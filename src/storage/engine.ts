@@ -63,6 +63,9 @@ export interface StorageEngine {
   /** Releases connections and watchers; pending writes finish first. */
   close(): Promise<void>;
 
+  /** Throws (with a reason fit for a public readiness answer: no path, no URL) when the engine cannot serve now. */
+  ping(): Promise<void>;
+
   /** The entry's fields and revision, or undefined when it does not exist. */
   read(id: string): Promise<StoredEntry | undefined>;
   /** The entry's current revision without its fields (a stat, a narrow SELECT), or undefined. */

@@ -29,6 +29,9 @@ export interface RevisionSource {
 
 export class RenderCache {
   private readonly views = new Map<string, RenderedView>();
+  /** Lookups that found a valid view, and those that did not (for metrics). */
+  hits = 0;
+  misses = 0;
 
   constructor(
     private readonly source: RevisionSource,
@@ -42,11 +45,16 @@ export class RenderCache {
   /** The cached view of `id` at revision `etag`, if every dependency is still as it was read. */
   get(id: string, etag: string): RenderedView | undefined {
     const view = this.views.get(id);
-    if (view === undefined) return undefined;
-    if (view.etag !== etag || !this.valid(view.deps)) {
-      this.views.delete(id);
+    if (view === undefined) {
+      this.misses++;
       return undefined;
     }
+    if (view.etag !== etag || !this.valid(view.deps)) {
+      this.views.delete(id);
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
     // Re-insert: the Map's order is the recency order for eviction.
     this.views.delete(id);
     this.views.set(id, view);

@@ -336,6 +336,11 @@ export class ContentStore {
     return this.cache.size;
   }
 
+  /** Entries in the id tree; undefined while it is not built (before start-up, after clear()). */
+  get entryCount(): number | undefined {
+    return this.tree.loaded ? this.tree.size : undefined;
+  }
+
   // ---- outside changes -----------------------------------------------------------------------
 
   /** Starts the engine's change feed; returns false (revisions re-checked instead) when unavailable or off. */

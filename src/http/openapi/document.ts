@@ -180,6 +180,67 @@ function operationObject(op: Operation, schemas: SchemaSet): Json {
 
 export interface DocumentInfo {
   version: string;
+  /** Whether GET /metrics is served (settings metrics.enabled). */
+  metrics?: boolean;
+}
+
+const JSON_TYPE = 'application/json';
+const STATUS_OK = { type: 'object', properties: { status: { const: 'ok' } }, required: ['status'] };
+const READINESS = {
+  type: 'object',
+  properties: {
+    status: { enum: ['ready', 'not_ready'] },
+    checks: {
+      type: 'object',
+      description: '"ok", or what is not ready',
+      properties: { store: { type: 'string' }, storage: { type: 'string' } },
+      required: ['store', 'storage'],
+    },
+  },
+  required: ['status', 'checks'],
+};
+
+/** Health, readiness and metrics (routes/ops.ts): no API token; /metrics has its own rule. */
+function operationsPaths(metrics: boolean): Record<string, Json> {
+  const paths: Record<string, Json> = {
+    '/api/v1/health': {
+      get: {
+        operationId: 'getHealth',
+        tags: ['Operations'],
+        summary: 'Liveness: 200 while the process serves',
+        security: [],
+        responses: { 200: { description: 'Alive', content: { [JSON_TYPE]: { schema: STATUS_OK } } } },
+      },
+    },
+    '/api/v1/ready': {
+      get: {
+        operationId: 'getReady',
+        tags: ['Operations'],
+        summary: 'Readiness: 200 once the entries are loaded and the storage answers, else 503',
+        security: [],
+        responses: {
+          200: { description: 'Ready', content: { [JSON_TYPE]: { schema: READINESS } } },
+          503: { description: 'Not ready; the checks say what is not', content: { [JSON_TYPE]: { schema: READINESS } } },
+        },
+      },
+    },
+  };
+  if (metrics) {
+    paths['/metrics'] = {
+      get: {
+        operationId: 'getMetrics',
+        tags: ['Operations'],
+        summary: 'Prometheus metrics (text exposition format 0.0.4)',
+        description: 'With settings metrics.token set: `Authorization: Bearer <metrics.token>`; without: loopback clients only.',
+        security: [],
+        responses: {
+          200: { description: 'The metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
+          401: { description: 'Missing or wrong metrics token, or not a local client', content: { [JSON_TYPE]: { schema: { $ref: `${COMPONENT_REF}Error` } } } },
+        },
+      },
+    };
+  }
+  return paths;
 }
 
 export function buildOpenApiDocument(info: DocumentInfo): Json {
@@ -208,6 +269,7 @@ export function buildOpenApiDocument(info: DocumentInfo): Json {
       responses: { 200: { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } } },
     },
   };
+  Object.assign(paths, operationsPaths(info.metrics ?? true));
   return {
     openapi: '3.1.0',
     info: {
@@ -226,6 +288,7 @@ export function buildOpenApiDocument(info: DocumentInfo): Json {
       { name: 'Cache', description: 'Server caches' },
       { name: 'Query', description: 'Expressions evaluated on the server' },
       { name: 'Documentation', description: 'This description and its docs page' },
+      { name: 'Operations', description: 'Health, readiness and Prometheus metrics for operators' },
     ],
     paths,
     components: {

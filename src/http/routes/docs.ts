@@ -8,7 +8,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Negotiator from 'negotiator';
-import { withVary } from '../negotiation.js';
+import { withVary } from '../pipeline/negotiation.js';
 import { buildOpenApiDocument } from '../openapi/document.js';
 import { PUBLIC_PATHS } from '../openapi/operations.js';
 import type { RouteContext } from './context.js';
@@ -71,7 +71,7 @@ export function docsRoutes(app: FastifyInstance, { cms, replier }: RouteContext)
   const version = String(cms.registry.exposed('flextype.manifest.version').value ?? '0.0.0');
   // Built once: the operations are fixed at start-up.
   let documentText: string | undefined;
-  const documentOf = () => (documentText ??= JSON.stringify(buildOpenApiDocument({ version })));
+  const documentOf = () => (documentText ??= JSON.stringify(buildOpenApiDocument({ version, metrics: cms.settings.metrics.enabled })));
   const assets = new Map<string, Asset>();
   const assetOf = (name: string): Asset | undefined => {
     let asset = assets.get(name);

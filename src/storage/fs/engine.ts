@@ -322,6 +322,13 @@ export class FsEngine implements StorageEngine {
     });
   }
 
+  async ping(): Promise<void> {
+    // A missing entries folder reads as "no entries" everywhere else: readiness must tell.
+    const info = await fs.stat(this.location).catch(() => undefined);
+    if (!info) throw new StorageError('the entries folder is missing', 'unavailable');
+    if (!info.isDirectory()) throw new StorageError('the entries folder is not a folder', 'unavailable');
+  }
+
   async open(): Promise<{ recovered: number }> {
     return { recovered: await this.recover() };
   }

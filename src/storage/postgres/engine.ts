@@ -200,6 +200,15 @@ export class PgEngine implements StorageEngine {
     return { id, fields: this.decode(id, this.formatFor(id, row.extension), row.source), meta: toRevision(row) };
   }
 
+  async ping(): Promise<void> {
+    try {
+      await this.pool.query('SELECT 1');
+    } catch {
+      // Public (readiness answers): no URL, no host.
+      throw new StorageError('the database cannot be reached', 'unavailable');
+    }
+  }
+
   async revision(id: string): Promise<Revision | undefined> {
     if (id === '') return undefined;
     const { rows } = await this.query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM ${this.table} WHERE id = $1`, [id]);
