@@ -9,7 +9,7 @@ import type { Cms } from '../core/cms.js';
 import { limitConnections, timeoutOptions } from './connections.js';
 import { corsHeaders } from './cors.js';
 import { createFastPath } from './fast-path.js';
-import { createGuard, FailureBrake } from './auth.js';
+import { createGuard, FailureBrake, type BrakeLimits } from './auth.js';
 import { decodeBrackets, decodeJson, decodeLimitsOf, decodeQuery, decodeUtf8, type DecodeLimits } from './body.js';
 import { ERRORS, errorBody, HttpError, sendError, toHttpError, type HttpErrorCode } from './errors.js';
 import { withVary } from './negotiation.js';
@@ -83,6 +83,12 @@ function applyCors(cms: Cms, request: FastifyRequest, reply: FastifyReply): void
   for (const [name, value] of Object.entries(corsHeaders(cms.settings, request.headers.origin))) reply.header(name, value);
 }
 
+/** Failures counted across nodes when the engine coordinates them (PostgreSQL). */
+function sharedFailureCount(cms: Cms): Pick<BrakeLimits, 'countShared'> {
+  const coordination = cms.store.engine.coordination;
+  return coordination ? { countShared: (key, windowMs) => coordination.countFailure(key, windowMs) } : {};
+}
+
 export async function buildServer(cms: Cms, options: ServerOptions = {}): Promise<FastifyInstance> {
   const settings = cms.settings;
   const limits: DecodeLimits = decodeLimitsOf(settings);
@@ -90,6 +96,7 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
   const brake = new FailureBrake(settings.security.auth_failures_per_minute, settings.security.auth_block_seconds, {
     concurrent: settings.security.auth_concurrent_per_address,
     waiting: settings.security.auth_waiting_per_address,
+    ...sharedFailureCount(cms),
   });
   const fastPath = createFastPath(cms, brake);
   const app = Fastify({
