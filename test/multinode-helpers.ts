@@ -55,7 +55,9 @@ export class TcpProxy {
 export interface NodeOptions {
   url: string;
   schema: string;
-  /** YAML lines added to the settings (indented at the top level). */
+  /** YAML lines added under `storage:` (indented by two spaces). */
+  storageSettings?: string;
+  /** YAML lines added to the settings (top-level keys). */
   extraSettings?: string;
 }
 
@@ -64,7 +66,7 @@ export function projectFor(options: NodeOptions): string {
   mkdirSync(path.join(dir, 'config', 'flextype'), { recursive: true });
   writeFileSync(
     path.join(dir, 'config', 'flextype', 'settings.yaml'),
-    `storage:\n  engine: postgres\n  url: ${JSON.stringify(options.url)}\n  schema: ${options.schema}\n${options.extraSettings ?? ''}`,
+    `storage:\n  engine: postgres\n  url: ${JSON.stringify(options.url)}\n  schema: ${options.schema}\n${options.storageSettings ?? ''}${options.extraSettings ?? ''}`,
   );
   return dir;
 }

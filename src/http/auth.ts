@@ -211,7 +211,7 @@ export function createGuard(tokens: TokensService, brake: FailureBrake) {
     brake.check(request.ip);
     const auth = { api: options.api, scope: options.scope, token, accessToken, requireAccess: options.requireAccess };
     // Known credentials are decided at once and never wait behind anyone's bcrypt runs.
-    const known = tokens.authorizeCached(auth);
+    const known = tokens.authorizeCached(auth) ?? (await tokens.authorizeKnown(auth));
     if (known) return known;
     return brake.attempt(request.ip, (throttle) => tokens.authorize(auth, throttle), isAuthFailure);
   };

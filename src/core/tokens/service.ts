@@ -122,16 +122,39 @@ export class TokensService {
    * take authorize()", which also owns every error.
    */
   authorizeCached(request: AuthRequest): Caller | undefined {
+    const entry = this.knownEntry(request);
+    if (!entry || this.unusable(entry)) return undefined;
+    return this.admit(request.scope, entry.id.slice(TOKENS_ROOT.length + 1), entry);
+  }
+
+  /**
+   * The same case when the call cannot be counted synchronously (shared counters with no local
+   * budget left): counts it, reserving from the database, without the failure brake — nothing is
+   * guessed with known credentials. Undefined: not that case, take authorize().
+   */
+  async authorizeKnown(request: AuthRequest): Promise<Caller | undefined> {
+    const entry = this.knownEntry(request);
+    if (!entry) return undefined;
+    // The credentials are known already: refusing at once tells the caller nothing new.
+    this.assertUsable(entry);
+    const power = this.scoped(request.scope, entry, false);
+    if (!power) return undefined;
+    if (!(await this.counters.count(entry.id, entry.fields, limitOf(entry.fields)))) throw badRequest('this token has reached its limit_calls');
+    return { token: entry.id.slice(TOKENS_ROOT.length + 1), ...power };
+  }
+
+  /** The cached token entry when the request's credentials need no bcrypt run (none, or verified before). */
+  private knownEntry(request: AuthRequest): CachedEntry | undefined {
     const { api, token } = request;
     if (!this.settings.api[api].enabled || typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return undefined;
     const entry = this.store.peek(entryIdOf(token));
-    if (!entry || this.unusable(entry)) return undefined;
+    if (!entry) return undefined;
     if (request.requireAccess || (request.accessToken !== undefined && request.accessToken !== '')) {
       const hash = entry.fields['hashed_access_token'];
       if (typeof request.accessToken !== 'string' || request.accessToken === '' || typeof hash !== 'string') return undefined;
       if (!this.verified.knows(token, request.accessToken, hash)) return undefined;
     }
-    return this.admit(request.scope, token, entry);
+    return entry;
   }
 
   /** The fast path's case: a read with a token and no access token. */
