@@ -76,12 +76,15 @@ async function wrk(urls: string[], connectionsEach: number): Promise<number> {
   const runs = await Promise.all(
     urls.map((url) => run('wrk', ['-t1', `-c${connectionsEach}`, `-d${SECONDS}s`, url], { timeout: (SECONDS + 20) * 1000 })),
   );
-  return runs.reduce((sum, r) => {
-    const match = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
+  const each = runs.map((r) => {
     const errors = /Non-2xx or 3xx responses:\s+(\d+)/.exec(r.stdout);
     if (errors) throw new Error(`wrk saw ${errors[1]} error answers`);
-    return sum + Number(match?.[1] ?? 0);
-  }, 0);
+    const socketErrors = /Socket errors:.*/.exec(r.stdout);
+    if (socketErrors) console.error(`wrk: ${socketErrors[0]}`);
+    return Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? 0);
+  });
+  console.error(`wrk on ${urls.length} node(s): ${each.map((n) => Math.round(n)).join(' + ')} req/s`);
+  return each.reduce((sum, n) => sum + n, 0);
 }
 
 async function main(): Promise<void> {
@@ -95,7 +98,7 @@ async function main(): Promise<void> {
   const get = (base: string) => json(`${base}/entries?id=bench&token=${admin.token}`);
 
   // Visibility: B has the entry cached; A changes it; how long until B answers the new value.
-  await get(b);
+  await Promise.all([get(b), get(c)]);
   const delays: number[] = [];
   for (let i = 0; i < SAMPLES; i++) {
     await write(a, 'PATCH', { id: 'bench', data: { n: i } });
@@ -111,7 +114,7 @@ async function main(): Promise<void> {
 
   // Throughput of the cached GET: one node, then all three (the same total connections).
   const url = (base: string) => `${base}/entries?id=bench&token=${admin.token}`;
-  await wrk([url(a)], 8); // warm-up
+  await wrk([url(a), url(b), url(c)], 4); // warm-up: every node has the entry and the token cached
   const one = await wrk([url(a)], CONNECTIONS);
   const three = await wrk([url(a), url(b), url(c)], Math.ceil(CONNECTIONS / 3));
 
