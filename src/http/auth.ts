@@ -19,6 +19,8 @@ interface AddressState {
   /** Failures in the current window. */
   count: number;
   blockedUntil: number;
+  /** The failures of every node in the shared window, as last answered by the database. */
+  shared: number;
   /** Attempts under way: counted before their outcome is known, so parallel attempts cannot slip past the limit. */
   reserved: number;
   /** Attempts waiting because those under way could use up the failures still allowed. */
@@ -36,6 +38,11 @@ export interface BrakeLimits {
   concurrent: number;
   /** Attempts that may wait (in each queue) per address; more are refused with 429. */
   waiting: number;
+  /**
+   * Counts a failure for every node on the same store (EngineCoordination.countFailure); returns
+   * the failures in the window. Without it, each process counts alone.
+   */
+  countShared?: (key: string, windowMs: number) => Promise<number>;
 }
 
 /**
@@ -78,17 +85,18 @@ export class FailureBrake {
     let state = this.byAddress.get(address);
     if (!state) {
       if (this.byAddress.size > 50_000) this.prune(now);
-      state = { windowStart: now, count: 0, blockedUntil: 0, reserved: 0, forBudget: [], verifying: 0, forVerification: [] };
+      state = { windowStart: now, count: 0, shared: 0, blockedUntil: 0, reserved: 0, forBudget: [], verifying: 0, forVerification: [] };
       this.byAddress.set(address, state);
     } else if (now - state.windowStart > 60_000) {
       state.windowStart = now;
       state.count = 0;
+      state.shared = 0;
     }
     return state;
   }
 
   private withinBudget(state: AddressState): boolean {
-    return this.limits.perMinute <= 0 || state.count + state.reserved < this.limits.perMinute;
+    return this.limits.perMinute <= 0 || Math.max(state.count, state.shared) + state.reserved < this.limits.perMinute;
   }
 
   /** A place in `queue`, or 429 when it is full. */
@@ -117,9 +125,10 @@ export class FailureBrake {
       if (now - state.windowStart > 60_000) {
         state.windowStart = now;
         state.count = 0;
+        state.shared = 0;
       }
       state.count++;
-      if (state.count >= this.limits.perMinute) state.blockedUntil = now + this.limits.blockSeconds * 1000;
+      if (Math.max(state.count, state.shared) >= this.limits.perMinute) state.blockedUntil = now + this.limits.blockSeconds * 1000;
     }
     const blocked = this.blockedError(state);
     if (blocked) {
@@ -154,9 +163,21 @@ export class FailureBrake {
       return await run(this.throttle(state));
     } catch (err) {
       failed = isFailure(err);
+      if (failed) await this.countShared(address, state);
       throw err;
     } finally {
       this.release(state, failed);
+    }
+  }
+
+  /** Adds the failure to the count of every node; a database that does not answer leaves the local count alone. */
+  private async countShared(address: string, state: AddressState): Promise<void> {
+    const count = this.limits.countShared;
+    if (!count || this.limits.perMinute <= 0) return;
+    try {
+      state.shared = Math.max(state.shared, await count(`auth:${address}`, 60_000));
+    } catch {
+      // The failure is still counted here; the brake must not fail open or closed on an outage.
     }
   }
 
@@ -190,7 +211,7 @@ export function createGuard(tokens: TokensService, brake: FailureBrake) {
     brake.check(request.ip);
     const auth = { api: options.api, scope: options.scope, token, accessToken, requireAccess: options.requireAccess };
     // Known credentials are decided at once and never wait behind anyone's bcrypt runs.
-    const known = tokens.authorizeCached(auth);
+    const known = tokens.authorizeCached(auth) ?? (await tokens.authorizeKnown(auth));
     if (known) return known;
     return brake.attempt(request.ip, (throttle) => tokens.authorize(auth, throttle), isAuthFailure);
   };

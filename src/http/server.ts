@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Cms } from '../core/cms.js';
 import { limitConnections, timeoutOptions } from './connections.js';
 import { createFastPath } from './fast-path.js';
-import { createGuard, FailureBrake } from './auth.js';
+import { createGuard, FailureBrake, type BrakeLimits } from './auth.js';
 import { decodeBrackets, decodeJson, decodeLimitsOf, decodeQuery, decodeUtf8, type DecodeLimits } from './body.js';
 import { ERRORS, errorBody, HttpError, sendError, toHttpError, type HttpErrorCode } from './errors.js';
 import { HeavyQueryGate } from './heavy-queries.js';
@@ -57,6 +57,12 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
   socket.destroy(err);
 }
 
+/** Failures counted across nodes when the engine coordinates them (PostgreSQL). */
+function sharedFailureCount(cms: Cms): Pick<BrakeLimits, 'countShared'> {
+  const coordination = cms.store.engine.coordination;
+  return coordination ? { countShared: (key, windowMs) => coordination.countFailure(key, windowMs) } : {};
+}
+
 export async function buildServer(cms: Cms, options: ServerOptions = {}): Promise<FastifyInstance> {
   const settings = cms.settings;
   const limits: DecodeLimits = decodeLimitsOf(settings);
@@ -65,6 +71,7 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
   const brake = new FailureBrake(settings.security.auth_failures_per_minute, settings.security.auth_block_seconds, {
     concurrent: settings.security.auth_concurrent_per_address,
     waiting: settings.security.auth_waiting_per_address,
+    ...sharedFailureCount(cms),
   });
   const pipeline = new Pipeline({
     settings,

@@ -127,6 +127,8 @@ export interface EngineCoordination {
   addCalls(tokenId: string, count: number): Promise<number>;
   /** The token's counted calls (0 when never counted). */
   readCalls(tokenId: string): Promise<number>;
+  /** Creates the count with `calls` unless it exists (a token counted before it had one); changes nothing else. */
+  seedCalls(tokenId: string, calls: number): Promise<void>;
   /** Sets the count (a token created, or its calls reset by an administrator). */
   setCalls(tokenId: string, calls: number): Promise<void>;
   /**

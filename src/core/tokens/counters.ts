@@ -48,6 +48,23 @@ export class CallCounters {
     return this.counter(entryId, fields).total;
   }
 
+  /** The same as current(): in one process the memory is the truth. */
+  async readTotal(entryId: string, fields: Record<string, unknown>): Promise<number> {
+    return this.current(entryId, fields);
+  }
+
+  exhausted(entryId: string, fields: Record<string, unknown>, limit: number): boolean {
+    return limit > 0 && this.current(entryId, fields) >= limit;
+  }
+
+  /** tryCount(): always decided synchronously here. */
+  async count(entryId: string, fields: Record<string, unknown>, limit: number): Promise<boolean> {
+    return this.tryCount(entryId, fields, limit);
+  }
+
+  /** The token file carries a set count; the counter re-bases on it when it next sees the file. */
+  async set(): Promise<void> {}
+
   /** Counts one call unless the limit is reached; returns false (and counts nothing) when it is. */
   tryCount(entryId: string, fields: Record<string, unknown>, limit: number): boolean {
     const counter = this.counter(entryId, fields);

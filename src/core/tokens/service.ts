@@ -18,6 +18,7 @@ import type { CachedEntry, ContentStore } from '../store/store.js';
 import type { PlainObject } from '../util.js';
 import { tokenEventData, type EventSink } from '../webhooks/events.js';
 import { CallCounters } from './counters.js';
+import { SharedCallCounters } from './shared-counters.js';
 import { BCRYPT_SHAPE, costOf, generateToken, hashSecret, verifySecret, VerifiedSecrets } from './hash.js';
 import { aboveDetail, excess, grantDetail, hasExpiry, limitOf, powerOf, type Power } from './power.js';
 import { allows, parseScopes, type Scope } from './scopes.js';
@@ -57,7 +58,7 @@ function nonNegativeInteger(value: unknown, what: string): number {
 
 export class TokensService {
   readonly verified = new VerifiedSecrets();
-  readonly counters: CallCounters;
+  readonly counters: CallCounters | SharedCallCounters;
   private dummy: Promise<string> | undefined;
   /** Where token changes are reported (webhooks): never with the token or its secret. */
   private emit: EventSink = async () => {};
@@ -68,7 +69,11 @@ export class TokensService {
     private readonly queryLimits: QueryLimits,
     onError: (err: Error) => void = () => {},
   ) {
-    this.counters = new CallCounters(store, settings.tokens.calls_flush_interval, onError);
+    const coordination = store.engine.coordination;
+    // Many nodes on one database count in it; one process counts in memory and writes the token files.
+    this.counters = coordination
+      ? new SharedCallCounters(coordination, settings.tokens.calls_flush_interval, onError)
+      : new CallCounters(store, settings.tokens.calls_flush_interval, onError);
   }
 
   attachEvents(sink: EventSink): void {
@@ -112,7 +117,10 @@ export class TokensService {
     const fresh = checkAccess ? await this.tokenEntry(token) : entry;
     if (!fresh) throw unauthorized('unknown token');
     if (fresh !== entry) this.assertUsable(fresh);
-    return this.admit(request.scope, token, fresh, true) as Caller;
+    const power = this.scoped(request.scope, fresh, true)!;
+    // Shared counters may reserve more calls from the database here (one round trip per block).
+    if (!(await this.counters.count(fresh.id, fresh.fields, limitOf(fresh.fields)))) throw badRequest('this token has reached its limit_calls');
+    return { token, ...power };
   }
 
   /**
@@ -121,16 +129,39 @@ export class TokensService {
    * take authorize()", which also owns every error.
    */
   authorizeCached(request: AuthRequest): Caller | undefined {
+    const entry = this.knownEntry(request);
+    if (!entry || this.unusable(entry)) return undefined;
+    return this.admit(request.scope, entry.id.slice(TOKENS_ROOT.length + 1), entry);
+  }
+
+  /**
+   * The same case when the call cannot be counted synchronously (shared counters with no local
+   * budget left): counts it, reserving from the database, without the failure brake — nothing is
+   * guessed with known credentials. Undefined: not that case, take authorize().
+   */
+  async authorizeKnown(request: AuthRequest): Promise<Caller | undefined> {
+    const entry = this.knownEntry(request);
+    if (!entry) return undefined;
+    // The credentials are known already: refusing at once tells the caller nothing new.
+    this.assertUsable(entry);
+    const power = this.scoped(request.scope, entry, false);
+    if (!power) return undefined;
+    if (!(await this.counters.count(entry.id, entry.fields, limitOf(entry.fields)))) throw badRequest('this token has reached its limit_calls');
+    return { token: entry.id.slice(TOKENS_ROOT.length + 1), ...power };
+  }
+
+  /** The cached token entry when the request's credentials need no bcrypt run (none, or verified before). */
+  private knownEntry(request: AuthRequest): CachedEntry | undefined {
     const { api, token } = request;
     if (!this.settings.api[api].enabled || typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return undefined;
     const entry = this.store.peek(entryIdOf(token));
-    if (!entry || this.unusable(entry)) return undefined;
+    if (!entry) return undefined;
     if (request.requireAccess || (request.accessToken !== undefined && request.accessToken !== '')) {
       const hash = entry.fields['hashed_access_token'];
       if (typeof request.accessToken !== 'string' || request.accessToken === '' || typeof hash !== 'string') return undefined;
       if (!this.verified.knows(token, request.accessToken, hash)) return undefined;
     }
-    return this.admit(request.scope, token, entry, false);
+    return entry;
   }
 
   /** The fast path's case: a read with a token and no access token. */
@@ -138,8 +169,8 @@ export class TokensService {
     return this.authorizeCached({ api, scope, token, accessToken: undefined, requireAccess: false });
   }
 
-  /** Checks the scope and counts the call (throwing, or answering undefined, when refused). */
-  private admit(scope: Scope | readonly Scope[], token: string, entry: CachedEntry, throwing: boolean): Caller | undefined {
+  /** The token's power when it has the scope (throwing, or answering undefined, when not). */
+  private scoped(scope: Scope | readonly Scope[], entry: CachedEntry, throwing: boolean): Power | undefined {
     const power = powerOf(entry.fields, this.settings.timezone);
     // Some calls need several scopes (the Query API reads entries and the registry).
     const missing = (typeof scope === 'string' ? [scope] : scope).find((one) => !allows(power.scopes, one));
@@ -147,10 +178,13 @@ export class TokensService {
       if (throwing) throw unauthorized(`this token lacks the scope "${missing}"`);
       return undefined;
     }
-    if (!this.counters.tryCount(entry.id, entry.fields, limitOf(entry.fields))) {
-      if (throwing) throw badRequest('this token has reached its limit_calls');
-      return undefined;
-    }
+    return power;
+  }
+
+  /** The synchronous case: the scope, then one call counted (undefined: refused, or not decidable without waiting). */
+  private admit(scope: Scope | readonly Scope[], token: string, entry: CachedEntry): Caller | undefined {
+    const power = this.scoped(scope, entry, false);
+    if (!power || !this.counters.tryCount(entry.id, entry.fields, limitOf(entry.fields))) return undefined;
     return { token, ...power };
   }
 
@@ -178,7 +212,7 @@ export class TokensService {
     const fields = entry.fields;
     if (fields['state'] === 'disabled') return badRequest('this token is disabled');
     const limit = limitOf(fields);
-    if (limit > 0 && this.counters.current(entry.id, fields) >= limit) return badRequest('this token has reached its limit_calls');
+    if (this.counters.exhausted(entry.id, fields, limit)) return badRequest('this token has reached its limit_calls');
     if (hasExpiry(fields)) {
       const expires = toTimestamp(fields['expires_at'], this.settings.timezone);
       if (typeof expires !== 'number' || expires <= Date.now() / 1000) return badRequest('this token has expired');
@@ -192,8 +226,8 @@ export class TokensService {
   }
 
   /** The token fields answered by the API (calls include those not yet written). */
-  private view(entry: CachedEntry): PlainObject {
-    return { ...entry.view, calls: this.counters.current(entry.id, entry.fields) };
+  private async view(entry: CachedEntry): Promise<PlainObject> {
+    return { ...entry.view, calls: await this.counters.readTotal(entry.id, entry.fields) };
   }
 
   private tokenId(raw: unknown, param = 'id'): string {
@@ -219,18 +253,18 @@ export class TokensService {
         this.queryLimits,
       );
       // Collections are built from cached views; bring the live call counts in.
-      const patch = (item: { id: string; data: PlainObject }) => {
-        if ('calls' in item.data) item.data = { ...item.data, calls: this.counters.current(entryIdOf(item.id), item.data) };
+      const patch = async (item: { id: string; data: PlainObject }) => {
+        if ('calls' in item.data) item.data = { ...item.data, calls: await this.counters.readTotal(entryIdOf(item.id), item.data) };
       };
-      if (result.kind === 'items') result.items.forEach(patch);
-      if (result.kind === 'single') patch(result.item);
-      if (result.kind === 'groups') result.groups.forEach((g) => g.items.forEach(patch));
+      if (result.kind === 'items') await Promise.all(result.items.map(patch));
+      if (result.kind === 'single') await patch(result.item);
+      if (result.kind === 'groups') await Promise.all(result.groups.flatMap((g) => g.items.map(patch)));
       return { kind: 'collection', result };
     }
     const token = this.tokenId(rawId);
     const entry = await this.tokenEntry(token);
     if (!entry) throw notFound(`token "${token}" does not exist`);
-    return { kind: 'entry', entry, data: filterFields(this.view(entry), options.filter) };
+    return { kind: 'entry', entry, data: filterFields(await this.view(entry), options.filter) };
   }
 
   /** Checks token fields given by a client; returns them normalized. */
@@ -316,7 +350,11 @@ export class TokensService {
         if (merged['scopes'] === null) delete merged['scopes'];
         this.assertGrantable(merged, caller);
         const expected = { expected: current.meta.revision };
-        if ('calls' in fields) return this.store.write(id, merged, expected);
+        if ('calls' in fields) {
+          const written = await this.store.write(id, merged, expected);
+          await this.counters.set(id, fields['calls'] as number);
+          return written;
+        }
         // The file gets the live count; the counter must know it is written, or it counts it twice.
         return this.counters.persistWith(id, current.fields, (calls) => this.store.write(id, { ...merged, calls }, expected));
       });

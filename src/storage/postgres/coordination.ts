@@ -33,6 +33,13 @@ export class PgCoordination implements EngineCoordination {
     return rows[0] ? Number(rows[0].calls) : 0;
   }
 
+  async seedCalls(tokenId: string, calls: number): Promise<void> {
+    await this.query(`INSERT INTO ${this.S}.flextype_calls (token_id, calls) VALUES ($1, $2) ON CONFLICT (token_id) DO NOTHING`, [
+      tokenId,
+      Math.max(0, count(calls, 'calls')),
+    ]);
+  }
+
   async setCalls(tokenId: string, calls: number): Promise<void> {
     await this.query(
       `INSERT INTO ${this.S}.flextype_calls (token_id, calls) VALUES ($1, $2) ON CONFLICT (token_id) DO UPDATE SET calls = EXCLUDED.calls`,
