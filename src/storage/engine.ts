@@ -103,8 +103,9 @@ export interface StorageEngine {
   /**
    * Optional query push-down: answers the part of a collection query the engine can answer with
    * exactly the in-memory rules (see PushdownQuery), or undefined to let the core run it in memory.
+   * Entries that compare equal are answered in `idOrder` (the core's natural id order).
    */
-  pushdown?(query: PushdownQuery): Promise<PushdownAnswer | undefined>;
+  pushdown?(query: PushdownQuery, idOrder: (a: string, b: string) => number): Promise<PushdownAnswer | undefined>;
 
   /**
    * Optional counters shared by every node on the same store (PostgreSQL): token calls and the
