@@ -151,6 +151,8 @@ export interface PushdownQuery {
   sort: { path: string[]; descending: boolean } | undefined;
   offset: number;
   limit: number | undefined;
+  /** Also answer `scope`: how many entries the base, depths and exclusions select (before where). */
+  countScope?: boolean;
 }
 
 export type PushdownWhere =
@@ -163,6 +165,8 @@ export interface PushdownAnswer {
   ids: string[];
   /** How many entries matched before offset and limit (`X-Total-Count`). */
   total: number;
+  /** With `countScope`: the entries in scope, so the caller can check it sees the same set. */
+  scope?: number;
 }
 
 /** A failure the core can explain to a client (target exists, id unsafe, …). */

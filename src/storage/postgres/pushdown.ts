@@ -223,7 +223,11 @@ export function compilePushdown(query: PushdownQuery, table: string, S: string, 
   if (query.limit !== undefined && (!Number.isSafeInteger(query.limit) || query.limit < 0)) return undefined;
   try {
     const scopeParams = new Params();
-    const inexactSql = `SELECT EXISTS (SELECT 1 FROM ${table} WHERE fields IS NULL AND ${scopeExpr(query, scopeParams)}) AS inexact`;
+    const scopeOnly = scopeExpr(query, scopeParams);
+    // The partial index on `fields IS NULL` answers the first; the count (when asked) scans the scope.
+    const inexactSql = query.countScope
+      ? `SELECT bool_or(fields IS NULL) AS inexact, count(*)::float8 AS scope FROM ${table} WHERE ${scopeOnly}`
+      : `SELECT EXISTS (SELECT 1 FROM ${table} WHERE fields IS NULL AND ${scopeOnly}) AS inexact`;
     const p = new Params();
     const scope = scopeExpr(query, p);
     const where = query.where ? whereExpr(query.where, p, S) : 'true';
@@ -290,26 +294,27 @@ export async function runPushdown(
   const compiled = compilePushdown(query, table, S, maxRows);
   if (!compiled) return undefined;
   try {
-    const inexact = await run<{ inexact: boolean }>(compiled.inexactSql, compiled.inexactValues);
+    const inexact = await run<{ inexact: boolean | null; scope?: number }>(compiled.inexactSql, compiled.inexactValues);
     if (inexact.rows[0]?.inexact) return undefined;
+    const scope = query.countScope ? { scope: Number(inexact.rows[0]?.scope ?? 0) } : {};
     const end = (total: number) => (query.limit === undefined ? total : query.offset + query.limit);
     if (!compiled.sorted) {
       const { rows } = await run<{ id: string; total: string }>(compiled.sql, compiled.values);
       if (rows.length > maxRows) return undefined;
       const ids = rows.map((r) => r.id).sort(idOrder);
-      return { ids: ids.slice(query.offset, end(ids.length)), total: ids.length };
+      return { ids: ids.slice(query.offset, end(ids.length)), total: ids.length, ...scope };
     }
     const { rows } = await run<SortedRow & { total: string; mixed: boolean | null }>(compiled.sql, compiled.values);
     if (rows.length > maxRows) return undefined;
     if (rows.length === 0) {
-      if (compiled.keep !== 0) return { ids: [], total: 0 };
+      if (compiled.keep !== 0) return { ids: [], total: 0, ...scope };
       // limit 0 fetched one row WITH TIES only to learn the total; nothing to answer.
     }
     if (rows[0]?.mixed) return undefined;
     const total = rows.length === 0 ? 0 : Number(rows[0]!.total);
     const sign = compiled.descending ? -1 : 1;
     rows.sort((a, b) => sign * compareRows(a, b) || idOrder(a.id, b.id));
-    return { ids: rows.slice(query.offset, end(total)).map((r) => r.id), total };
+    return { ids: rows.slice(query.offset, end(total)).map((r) => r.id), total, ...scope };
   } catch (err) {
     if (isDecline(err)) return undefined;
     throw err;
