@@ -166,7 +166,16 @@ function whereExpr(node: PushdownWhere, p: Params, S: string): string {
   const present = `(${f.F} IS NOT NULL)`;
   const guard = (e: string) => `COALESCE(${e}, false)`;
   switch (node.operator) {
-    case 'eq': return guard(`${present} AND ${equalsExpr(f, node.value, p)}`);
+    case 'eq': {
+      // A plain string (not numeric, not a boolean word) equals only itself: no COALESCE around it,
+      // so the planner sees the containment test and uses the GIN index.
+      const value = node.value;
+      if (typeof value === 'string' && !isNumericLike(value) && booleanOf(value) === undefined && !LONE_SURROGATE.test(value) && !value.includes('\u0000')) {
+        const contained = containment(f, value, p);
+        return `(${contained ? `${contained} AND ` : ''}${f.typ} = 'string' AND ${f.s} = ${p.add(value)}::text)`;
+      }
+      return guard(`${present} AND ${equalsExpr(f, node.value, p)}`);
+    }
     case 'neq': return guard(`${present} AND NOT ${equalsExpr(f, node.value, p)}`);
     case 'in':
     case 'nin': {
