@@ -192,6 +192,7 @@ export const settingsSchema = z.object({
     max_pattern_length: count(),
     max_items: count(),
     heavy: z.object({ threshold: count(), concurrency: z.number().int().min(1), queue: count(), retry_after: count() }),
+    pushdown: z.boolean(),
   }),
   storage: z.object({
     engine: z.enum(['auto', 'files', 'postgres']),

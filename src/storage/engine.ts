@@ -106,8 +106,9 @@ export interface StorageEngine {
   /**
    * Optional query push-down: answers the part of a collection query the engine can answer with
    * exactly the in-memory rules (see PushdownQuery), or undefined to let the core run it in memory.
+   * Entries that compare equal are answered in `idOrder` (the core's natural id order).
    */
-  pushdown?(query: PushdownQuery): Promise<PushdownAnswer | undefined>;
+  pushdown?(query: PushdownQuery, idOrder: (a: string, b: string) => number): Promise<PushdownAnswer | undefined>;
 
   /**
    * Optional counters shared by every node on the same store (PostgreSQL): token calls and the
@@ -155,6 +156,8 @@ export interface PushdownQuery {
   sort: { path: string[]; descending: boolean } | undefined;
   offset: number;
   limit: number | undefined;
+  /** Also answer `scope`: how many entries the base, depths and exclusions select (before where). */
+  countScope?: boolean;
 }
 
 export type PushdownWhere =
@@ -167,6 +170,8 @@ export interface PushdownAnswer {
   ids: string[];
   /** How many entries matched before offset and limit (`X-Total-Count`). */
   total: number;
+  /** With `countScope`: the entries in scope, so the caller can check it sees the same set. */
+  scope?: number;
 }
 
 /** A failure the core can explain to a client (target exists, id unsafe, …). */

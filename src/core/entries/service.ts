@@ -11,6 +11,7 @@ import { nowForStorage } from '../dates.js';
 import { badRequest, CmsError, conflict, notFound, preconditionFailed, storageFailure } from '../errors.js';
 import { isUnderRoot, isValidId, isWithin, normalizeId, parentOf, type IdLimits } from '../ids.js';
 import { runCollectionQuery, type QueryLimits } from '../query/collection.js';
+import type { PushdownOptions } from '../query/pushed.js';
 import { filterFields, type FilterResult } from '../query/filter.js';
 import { parseFetchOptions } from '../query/options.js';
 import { etagListIncludes, etagOf, type CachedEntry, type ContentStore } from '../store/store.js';
@@ -24,6 +25,9 @@ import { TOKENS_ROOT } from './present.js';
  * Ids the Entries API never reaches: the tokens folder, in any spelling a case-insensitive file
  * system would take for it (`Tokens`, `TOKENS/x`, `to\u212Aens`, `tokens.`).
  */
+/** Top-level keys presentFields (present.ts) adds or changes, and the token hash it hides. */
+const PRESENTED_KEYS = new Set(['content', 'slug', 'published_at', 'modified_at', 'created_at', 'routable', 'visibility', 'id', 'hashed_access_token']);
+
 export function isReservedId(id: string): boolean {
   return isUnderRoot(id, TOKENS_ROOT);
 }
@@ -84,12 +88,21 @@ export class EntriesService {
 
   constructor(
     private readonly store: ContentStore,
-    private readonly idLimits: IdLimits & { max_data_depth: number },
+    private readonly idLimits: IdLimits & { max_data_depth: number; date_fields?: readonly string[] },
     private readonly queryLimits: QueryLimits,
   ) {}
 
+  /** Off by default (`query.pushdown`): exact, but slower than memory until SQL key columns exist. */
+  pushdownEnabled = false;
+
   attachEvents(sink: EventSink): void {
     this.emit = sink;
+  }
+
+  /** What an engine that answers queries itself must know (query/pushed.ts): keys the presenter changes, and the tokens subtree. */
+  private get pushdownOptions(): PushdownOptions {
+    const dates = new Set(this.idLimits.date_fields ?? []);
+    return { excluded: [TOKENS_ROOT], presented: (key) => PRESENTED_KEYS.has(key) || dates.has(key) };
   }
 
   /** Fetches render through it (and it fetches other entries for content through us). */
@@ -207,7 +220,7 @@ export class EntriesService {
           // Ids the single-entry API refuses are never listed (the store applies the id rules).
           ...(session && session.chain.length > 0
             ? { hidden: (id: string) => isReservedId(id) || this.inChain(id, session) }
-            : { hidden: isReservedId, hiddenIsPure: true }),
+            : { hidden: isReservedId, hiddenIsPure: true, ...(this.pushdownEnabled ? { pushdown: this.pushdownOptions } : {}) }),
           admit: hooks.admit,
           onSkip: (id) => void (isReservedId(id) || skipped.push(id)),
           ...(viewOf && renderer ? { viewOf, isPlain: (entry: CachedEntry) => renderer.isPlain(entry) } : {}),

@@ -5,6 +5,7 @@ import { filterSteps, pause, runSliced, SLICE_ITEMS, type FilterResult, type Ite
 import { findAccepts } from './find.js';
 import { queryIndexesOf } from './indexes.js';
 import { planQuery, type PlanLimits } from './plan.js';
+import { answerByPushdown, type PushdownOptions } from './pushed.js';
 
 export interface CollectionQuery {
   /** The id whose descendants are listed ('' for the root). */
@@ -28,6 +29,8 @@ export interface CollectionQuery {
    * it): only such entries may be answered from an index. Without `viewOf`, every entry is.
    */
   isPlain?: (entry: CachedEntry) => boolean;
+  /** Lets the storage engine answer where it equals the in-memory rules (pushed.ts); needs a pure `hidden`. */
+  pushdown?: PushdownOptions;
 }
 
 export type QueryLimits = PlanLimits;
@@ -97,6 +100,10 @@ export async function runCollectionQuery(store: ContentStore, query: CollectionQ
   const listed = await store.descendants(query.base, find.maxDepth);
   const candidates = hidden ? visibleOf(listed, hidden, query.hiddenIsPure === true) : listed;
   await query.admit?.(candidates.length);
+  if (query.pushdown && (!hidden || query.hiddenIsPure)) {
+    const pushed = await answerByPushdown(store, plan, { base: query.base, candidates, viewOf: query.viewOf, isPlain: query.isPlain, keyOf: query.keyOf }, query.pushdown);
+    if (pushed) return pushed;
+  }
   const entries = await store.getMany(candidates, query.onSkip);
   const keyOf = query.keyOf;
   let accepted: CachedEntry[] = [];

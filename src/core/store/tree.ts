@@ -10,6 +10,9 @@ export type TreeOp = (children: Children, entryIds: Set<string>) => void;
 
 const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
 
+/** The natural id order of listings (ties of a sort keep it); engines answering push-down use it too. */
+export const naturalIdOrder = (a: string, b: string): number => collator.compare(a, b);
+
 export class IdTree {
   /** parent id → ids of its direct children that are entries or lead to entries. */
   private children: Children | undefined;

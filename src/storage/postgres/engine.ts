@@ -14,6 +14,8 @@ import {
   type EngineChange,
   type EntryFormat,
   type FormatResolver,
+  type PushdownAnswer,
+  type PushdownQuery,
   type Revision,
   type StorageEngine,
   type StoredEntry,
@@ -22,6 +24,7 @@ import { PgCoordination } from './coordination.js';
 import { startFeed } from './feed.js';
 import { applyMigrations } from './migrations.js';
 import { asStorageError, channelOf, quoteSchema, redactUrl, sqlStateOf, UNIQUE_VIOLATION } from './sql.js';
+import { runPushdown } from './pushdown.js';
 import { exactJson, idParts, parentOf, subtreeBounds } from './rows.js';
 import { childrenOf, listIds } from './tree.js';
 
@@ -42,6 +45,8 @@ export interface PgEngineOptions {
   nodeId?: string;
   /** How long connecting (or waiting for a free pooled connection) may take before 'unavailable' (default 5000). */
   connectTimeoutMs?: number;
+  /** Push-down declines when it would fetch more rows than this (unsorted matches, or sort ties) (default 100000). */
+  maxPushdownRows?: number;
 }
 
 /** Rows copied per statement by `copy`. */
@@ -84,6 +89,7 @@ export class PgEngine implements StorageEngine {
   private readonly log: PgEngineLog | undefined;
   private readonly connectTimeoutMs: number;
   private readonly feeds = new Set<ChangeFeed>();
+  private readonly maxPushdownRows: number;
 
   constructor(options: PgEngineOptions) {
     this.url = options.url;
@@ -95,6 +101,7 @@ export class PgEngine implements StorageEngine {
     this.resolveFormat = options.resolveFormat;
     this.log = options.log;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+    this.maxPushdownRows = options.maxPushdownRows ?? 100_000;
     this.location = `${redactUrl(options.url)} (schema ${this.schema})`;
     this.pool = new pg.Pool({
       connectionString: options.url,
@@ -207,6 +214,11 @@ export class PgEngine implements StorageEngine {
       // Public (readiness answers): no URL, no host.
       throw new StorageError('the database cannot be reached', 'unavailable');
     }
+  }
+
+  /** See pushdown.ts: SQL only where it equals the in-memory rules; undefined otherwise. */
+  async pushdown(query: PushdownQuery, idOrder: (a: string, b: string) => number): Promise<PushdownAnswer | undefined> {
+    return runPushdown(query, (sql, values) => this.query(sql, values), this.table, this.S, idOrder, this.maxPushdownRows);
   }
 
   async revision(id: string): Promise<Revision | undefined> {

@@ -69,6 +69,25 @@ export const MIGRATIONS: readonly Migration[] = [
       $fn$;
     `,
   },
+  {
+    version: 3,
+    description: 'query push-down: the decline function, a GIN index on fields, depth',
+    sql: `
+      -- Called by push-down SQL where the exact in-memory rule cannot be reproduced for some row
+      -- (non-ASCII text to lowercase, a number JS prints with an exponent, an object to compare as
+      -- text): the statement fails and the engine answers the query in memory instead. VOLATILE so
+      -- the planner never folds it into a constant error.
+      CREATE FUNCTION $S.flextype_decline() RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
+      BEGIN
+        RAISE EXCEPTION 'flextype: push-down declined' USING ERRCODE = 'FTPD0';
+      END
+      $fn$;
+      -- eq on a non-numeric string value: "fields @> {path: value}" (bitmap index scan).
+      CREATE INDEX flextype_entries_fields ON $S.flextype_entries USING gin (fields jsonb_path_ops);
+      -- Collections of the root by depth (subtrees use the primary key's range).
+      CREATE INDEX flextype_entries_depth ON $S.flextype_entries (depth);
+    `,
+  },
 ];
 
 /** The lock id of one schema's migrations (two ints: a constant for Flextype, the schema's hash). */
