@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { createLogger } from '../src/logging.js';
 import { startServer, type RunningServer } from '../src/http/start.js';
-import type { PlainObject } from '../src/core/util.js';
+import { deepMerge, type PlainObject } from '../src/core/util.js';
+import { prepareEngine } from './engine-helpers.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEMO_PROJECT = path.join(REPO_ROOT, 'project');
@@ -63,13 +64,22 @@ export interface TestServer {
 export async function startTestServer(options: { projectDir?: string; fromDemo?: boolean; settings?: PlainObject; keepProject?: boolean; withToken?: boolean } = {}): Promise<TestServer> {
   const projectDir = options.projectDir ?? tempProject(options.fromDemo ?? true);
   const logs = new LogCapture();
-  const server = await startServer({
-    projectDir,
-    host: '127.0.0.1',
-    port: 0,
-    settings: { tokens: { hash_rounds: 4 }, ...(options.settings ?? {}) },
-    logger: createLogger('info', logs),
-  });
+  const settings: PlainObject = { tokens: { hash_rounds: 4 }, ...(options.settings ?? {}) };
+  // FLEXTYPE_TEST_ENGINE=postgres: the same project, its entries in a fresh schema.
+  const engine = await prepareEngine(projectDir, settings);
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      projectDir,
+      host: '127.0.0.1',
+      port: 0,
+      settings: deepMerge(settings, engine.settings),
+      logger: createLogger('info', logs),
+    });
+  } catch (err) {
+    await engine.drop();
+    throw err;
+  }
   let token = '';
   let accessToken = '';
   if (options.withToken !== false) {
@@ -86,6 +96,7 @@ export async function startTestServer(options: { projectDir?: string; fromDemo?:
     logs,
     async close() {
       await server.close();
+      await engine.drop();
       if (!options.keepProject && !options.projectDir) removeProject(projectDir);
     },
   };
