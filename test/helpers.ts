@@ -1,4 +1,5 @@
 /** Test harness: real projects in temp folders, real servers on ephemeral loopback ports. */
+import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -148,3 +149,22 @@ export async function call(
 
 /** Encodes a value for a query string. */
 export const q = encodeURIComponent;
+
+/** An entry's stored text, through the server's own engine (the file's text, or the database row's). */
+export async function storedText(t: TestServer, id: string): Promise<string> {
+  const stored = await t.server.cms.store.engine.readSource(id);
+  assert.ok(stored, `entry "${id}" is stored`);
+  return stored.text;
+}
+
+/** Whether an entry is stored (its file or its row exists). */
+export async function isStored(t: TestServer, id: string): Promise<boolean> {
+  return (await t.server.cms.store.engine.revision(id)) !== undefined;
+}
+
+/** An entry's stored modification time and size, through the engine. */
+export async function storedStat(t: TestServer, id: string): Promise<{ mtimeMs: number; size: number }> {
+  const revision = await t.server.cms.store.engine.revision(id);
+  assert.ok(revision, `entry "${id}" is stored`);
+  return { mtimeMs: revision.mtimeMs, size: revision.size };
+}
