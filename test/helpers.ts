@@ -168,3 +168,16 @@ export async function storedStat(t: TestServer, id: string): Promise<{ mtimeMs: 
   assert.ok(revision, `entry "${id}" is stored`);
   return { mtimeMs: revision.mtimeMs, size: revision.size };
 }
+
+/** Every stored entry's fields, read through the server's engine (an unreadable entry fails the test). */
+export async function storedEntries(t: TestServer): Promise<Map<string, Record<string, unknown>>> {
+  const engine = t.server.cms.store.engine;
+  const entries = new Map<string, Record<string, unknown>>();
+  for await (const batch of engine.list()) {
+    for (const id of batch) {
+      const entry = await engine.read(id);
+      if (entry) entries.set(id, entry.fields as Record<string, unknown>);
+    }
+  }
+  return entries;
+}
