@@ -76,3 +76,24 @@ async function dropSchema(schema: string): Promise<void> {
     await client.end();
   }
 }
+
+/** What a test server's Cms exposes that `otherNode` needs (kept narrow: no import of helpers.ts). */
+interface ServerSettings {
+  settings: { storage: { schema: string }; entries: { collections: Parameters<typeof createCollectionResolver>[0] } };
+}
+
+/**
+ * On PostgreSQL, an "outside edit" is another node writing to the same schema: this opens a second
+ * engine there (its own node id, so the server is told through LISTEN/NOTIFY, as from a peer).
+ * Closed by the caller.
+ */
+export async function otherNode(cms: ServerSettings): Promise<PgEngine> {
+  const engine = new PgEngine({
+    url: PG_URL,
+    schema: cms.settings.storage.schema,
+    resolveFormat: createCollectionResolver(cms.settings.entries.collections),
+    poolSize: 2,
+  });
+  await engine.open();
+  return engine;
+}

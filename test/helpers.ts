@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../src/logging.js';
 import { startServer, type RunningServer } from '../src/http/start.js';
 import { deepMerge, type PlainObject } from '../src/core/util.js';
-import { prepareEngine } from './engine-helpers.js';
+import { prepareEngine, type EngineSetup } from './engine-helpers.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEMO_PROJECT = path.join(REPO_ROOT, 'project');
@@ -55,6 +55,8 @@ export interface TestServer {
   token: string;
   accessToken: string;
   logs: LogCapture;
+  /** Where its entries are (files: the project; PostgreSQL: a schema), for a restart on the same entries. */
+  store: EngineSetup;
   close(): Promise<void>;
 }
 
@@ -62,12 +64,25 @@ export interface TestServer {
  * Starts a server on 127.0.0.1 with an ephemeral port and one unrestricted token.
  * `settings` are deep-merged over the project's settings (e.g. { storage: { durable: false } }).
  */
-export async function startTestServer(options: { projectDir?: string; fromDemo?: boolean; settings?: PlainObject; keepProject?: boolean; withToken?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: {
+    projectDir?: string;
+    fromDemo?: boolean;
+    settings?: PlainObject;
+    keepProject?: boolean;
+    withToken?: boolean;
+    /** Keeps the stored entries after close (PostgreSQL: the schema), for `sameStoreAs`. */
+    keepStore?: boolean;
+    /** Starts on the entries of that (closed, `keepStore`) server: a restart. */
+    sameStoreAs?: TestServer;
+  } = {},
+): Promise<TestServer> {
   const projectDir = options.projectDir ?? tempProject(options.fromDemo ?? true);
   const logs = new LogCapture();
   const settings: PlainObject = { tokens: { hash_rounds: 4 }, ...(options.settings ?? {}) };
   // FLEXTYPE_TEST_ENGINE=postgres: the same project, its entries in a fresh schema.
-  const engine = await prepareEngine(projectDir, settings);
+  const engine = options.sameStoreAs ? options.sameStoreAs.store : await prepareEngine(projectDir, settings);
+  const drop = () => (options.keepStore ? Promise.resolve() : engine.drop());
   let server: RunningServer;
   try {
     server = await startServer({
@@ -78,7 +93,7 @@ export async function startTestServer(options: { projectDir?: string; fromDemo?:
       logger: createLogger('info', logs),
     });
   } catch (err) {
-    await engine.drop();
+    await drop();
     throw err;
   }
   let token = '';
@@ -95,9 +110,10 @@ export async function startTestServer(options: { projectDir?: string; fromDemo?:
     token,
     accessToken,
     logs,
+    store: engine,
     async close() {
       await server.close();
-      await engine.drop();
+      await drop();
       if (!options.keepProject && !options.projectDir) removeProject(projectDir);
     },
   };
