@@ -24,6 +24,7 @@ export const API_SUITE = [
   'negotiation',
   'openapi',
   'property',
+  'query',
   'query-api',
   'registry-cache',
   'smoke',
