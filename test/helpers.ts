@@ -197,3 +197,8 @@ export async function storedEntries(t: TestServer): Promise<Map<string, Record<s
   }
   return entries;
 }
+
+/** The direct children of an id that are entries or lead to entries ('' for the top level), sorted. */
+export async function storedChildren(t: TestServer, id = ''): Promise<string[]> {
+  return (await t.server.cms.store.engine.children(id)).sort();
+}

@@ -31,7 +31,6 @@ export const API_SUITE = [
   'strings',
   'token-attacks',
   'tokens',
-  'trust-input',
 ];
 
 const shownUrl = PG_URL.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
