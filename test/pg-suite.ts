@@ -26,7 +26,6 @@ export const API_SUITE = [
   'property',
   'query',
   'query-api',
-  'registry-cache',
   'smoke',
   'strings',
   'token-attacks',
