@@ -5,13 +5,14 @@
  * a bounded polling loop.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
-import { call, q, removeProject, startTestServer, tempProject, type ApiResponse, type TestServer } from './helpers.js';
+import { filesOnly, ON_POSTGRES, otherNode } from './engine-helpers.js';
+import { call, q, removeProject, startTestServer, storedText, tempProject, type ApiResponse, type TestServer } from './helpers.js';
 
 /** Polls `probe` until `done` holds or `timeoutMs` passes; returns the last value seen. */
 async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
@@ -26,6 +27,35 @@ async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, 
 
 function entryFile(t: TestServer, id: string, file = 'entry.md'): string {
   return path.join(t.projectDir, 'entries', ...id.split('/'), file);
+}
+
+/** An outside edit: an editor on disk (files), or another node writing to the same database (PostgreSQL). */
+async function editOutside(t: TestServer, id: string, text: string): Promise<void> {
+  if (!ON_POSTGRES) {
+    mkdirSync(path.dirname(entryFile(t, id)), { recursive: true });
+    writeFileSync(entryFile(t, id), text);
+    return;
+  }
+  const node = await otherNode(t.server.cms);
+  try {
+    await node.writeSource(id, text, 'md');
+  } finally {
+    await node.close();
+  }
+}
+
+/** An outside removal of an entry with its children (rm -r, or another node's DELETE). */
+async function removeOutside(t: TestServer, id: string): Promise<void> {
+  if (!ON_POSTGRES) {
+    rmSync(path.dirname(entryFile(t, id)), { recursive: true });
+    return;
+  }
+  const node = await otherNode(t.server.cms);
+  try {
+    await node.remove(id);
+  } finally {
+    await node.close();
+  }
 }
 
 function frontmatter(title: string, extra = ''): string {
@@ -65,14 +95,14 @@ describe('cache: edits on disk, with the file watcher', () => {
     const id = 'blog/hello-world';
     const first = await getEntry(t, id);
     assert.equal(first.body.title, 'Hello world');
-    writeFileSync(entryFile(t, id), frontmatter('Edited in place by an editor'));
+    await editOutside(t, id, frontmatter('Edited in place by an editor'));
     const seen = await waitFor(() => getEntry(t, id), (r) => r.body?.title === 'Edited in place by an editor');
     assert.equal(seen.status, 200);
     assert.equal(seen.body.title, 'Edited in place by an editor');
     assert.equal(String(seen.body.content).trim(), 'Body of Edited in place by an editor.');
   });
 
-  it('sees an entry file replaced through a temp file and a rename', async () => {
+  it('sees an entry file replaced through a temp file and a rename', filesOnly('a rename over an entry file'), async () => {
     const id = 'blog/flat-files';
     const first = await getEntry(t, id);
     assert.equal(first.body.title, 'Why flat files');
@@ -90,8 +120,7 @@ describe('cache: edits on disk, with the file watcher', () => {
   it('lists an entry folder created on disk in its collection', async () => {
     const before = await getCollection(t, 'blog');
     assert.ok(!('blog/from-disk' in before.body));
-    mkdirSync(path.dirname(entryFile(t, 'blog/from-disk')));
-    writeFileSync(entryFile(t, 'blog/from-disk'), frontmatter('Made on disk'));
+    await editOutside(t, 'blog/from-disk', frontmatter('Made on disk'));
     const seen = await waitFor(() => getCollection(t, 'blog'), (r) => r.body !== undefined && 'blog/from-disk' in r.body);
     assert.equal(seen.body['blog/from-disk']?.title, 'Made on disk');
     const single = await getEntry(t, 'blog/from-disk');
@@ -103,7 +132,7 @@ describe('cache: edits on disk, with the file watcher', () => {
     const id = 'blog/json-headers';
     assert.equal((await getEntry(t, id)).status, 200);
     assert.ok(id in (await getCollection(t, 'blog')).body);
-    rmSync(path.dirname(entryFile(t, id)), { recursive: true });
+    await removeOutside(t, id);
     const gone = await waitFor(() => getEntry(t, id), (r) => r.status === 404);
     assert.equal(gone.status, 404);
     const collection = await waitFor(() => getCollection(t, 'blog'), (r) => r.body !== undefined && !(id in r.body));
@@ -141,7 +170,7 @@ describe('cache: API writes, cache clear, conditional requests, compression', ()
   it('keeps every entry when the cache is cleared', async () => {
     const entryBefore = await getEntry(t, 'blog/hello-world');
     const collectionBefore = await getCollection(t, 'blog');
-    const fileBefore = readFileSync(entryFile(t, 'blog/hello-world'), 'utf8');
+    const fileBefore = await storedText(t, 'blog/hello-world');
     const cleared = await call(t.base, 'POST', '/cache/clear', { json: { token: t.token, access_token: t.accessToken } });
     assert.equal(cleared.status, 204);
     assert.equal(cleared.text, '');
@@ -149,7 +178,7 @@ describe('cache: API writes, cache clear, conditional requests, compression', ()
     assert.equal(entryAfter.status, 200);
     assert.deepEqual(entryAfter.body, entryBefore.body);
     assert.deepEqual((await getCollection(t, 'blog')).body, collectionBefore.body);
-    assert.equal(readFileSync(entryFile(t, 'blog/hello-world'), 'utf8'), fileBefore);
+    assert.equal(await storedText(t, 'blog/hello-world'), fileBefore);
   });
 
   it('answers If-None-Match with 304 and an empty body, and a changed entry with a new ETag', async () => {
@@ -204,7 +233,7 @@ describe('cache: API writes, cache clear, conditional requests, compression', ()
     assert.ok(fresh);
     assert.notEqual(fresh, current);
 
-    const fileBefore = readFileSync(entryFile(t, id), 'utf8');
+    const fileBefore = await storedText(t, id);
     const stale = await patchEntry(t, id, { views: 999 }, { 'if-match': current });
     assert.equal(stale.status, 412);
     assert.match(stale.headers.get('content-type') ?? '', /^application\/json/);
@@ -214,7 +243,7 @@ describe('cache: API writes, cache clear, conditional requests, compression', ()
     const after = await getEntry(t, id);
     assert.equal(after.body.views, 200, 'the refused write changed nothing');
     assert.equal(after.headers.get('etag'), fresh);
-    assert.equal(readFileSync(entryFile(t, id), 'utf8'), fileBefore);
+    assert.equal(await storedText(t, id), fileBefore);
   });
 
   it('compresses a large collection for a client that accepts gzip', async () => {
@@ -261,7 +290,7 @@ describe('cache: bounded by cache.max_entries', () => {
       }
     }
     // An entry dropped from the cache is read again from its file, edits included.
-    writeFileSync(entryFile(t, 'home'), frontmatter('Home, edited while evicted'));
+    await editOutside(t, 'home', frontmatter('Home, edited while evicted'));
     const seen = await waitFor(() => getEntry(t, 'home'), (r) => r.body?.title === 'Home, edited while evicted');
     assert.equal(seen.body.title, 'Home, edited while evicted');
   });
@@ -271,7 +300,7 @@ describe('cache: the calls counter across a graceful restart', () => {
   it('loses no count when the server is closed and started again', async () => {
     const projectDir = tempProject(true);
     try {
-      const first = await startTestServer({ projectDir });
+      const first = await startTestServer({ projectDir, keepStore: true });
       const { token, accessToken } = first;
       // Counted: every authorized call, whatever the operation's outcome.
       for (let i = 0; i < 5; i++) assert.equal((await getEntry(first, 'home')).status, 200);
@@ -282,11 +311,11 @@ describe('cache: the calls counter across a graceful restart', () => {
       const counted = 7;
       await first.close();
 
-      const stored = parseYaml(readFileSync(path.join(projectDir, 'entries', 'tokens', token, 'token.yaml'), 'utf8')) as Record<string, unknown>;
-      assert.equal(stored['calls'], counted, 'the graceful close wrote the counter');
-
-      const second = await startTestServer({ projectDir, withToken: false });
+      const second = await startTestServer({ projectDir, withToken: false, sameStoreAs: first });
       try {
+        const stored = parseYaml(await storedText(second, `tokens/${token}`)) as Record<string, unknown>;
+        assert.equal(stored['calls'], counted, 'the graceful close wrote the counter');
+
         // This read is itself an authorized call, counted before the token is shown.
         const read = await call(second.base, 'GET', '/tokens', { query: `id=${q(token)}&token=${q(token)}&access_token=${q(accessToken)}` });
         assert.equal(read.status, 200);
@@ -316,16 +345,15 @@ describe('cache: without a watcher, stat checks pick up outside edits', () => {
     assert.equal((await getEntry(t, id)).body.title, 'Hello world');
     assert.ok('blog/flat-files' in (await getCollection(t, 'blog')).body);
 
-    writeFileSync(entryFile(t, id), frontmatter('Edited with polling'));
+    await editOutside(t, id, frontmatter('Edited with polling'));
     const edited = await waitFor(() => getEntry(t, id), (r) => r.body?.title === 'Edited with polling');
     assert.equal(edited.body.title, 'Edited with polling');
 
-    mkdirSync(path.dirname(entryFile(t, 'blog/polled')));
-    writeFileSync(entryFile(t, 'blog/polled'), frontmatter('Found by polling'));
+    await editOutside(t, 'blog/polled', frontmatter('Found by polling'));
     const added = await waitFor(() => getCollection(t, 'blog'), (r) => r.body !== undefined && 'blog/polled' in r.body);
     assert.equal(added.body['blog/polled']?.title, 'Found by polling');
 
-    rmSync(path.dirname(entryFile(t, 'blog/flat-files')), { recursive: true });
+    await removeOutside(t, 'blog/flat-files');
     const removed = await waitFor(() => getEntry(t, 'blog/flat-files'), (r) => r.status === 404);
     assert.equal(removed.status, 404);
     const listed = await waitFor(() => getCollection(t, 'blog'), (r) => r.body !== undefined && !('blog/flat-files' in r.body));

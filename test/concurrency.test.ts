@@ -4,12 +4,13 @@
  * If-Match with a stale ETag changes nothing.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkEntriesFolder } from '../bench/soak.js';
 import { getSerializer } from '../src/storage/serializers/index.js';
-import { call, q, startTestServer, type ApiResponse, type TestServer } from './helpers.js';
+import { ON_POSTGRES } from './engine-helpers.js';
+import { call, isStored, q, startTestServer, storedEntries, storedText, type ApiResponse, type TestServer } from './helpers.js';
 
 const frontmatter = getSerializer('frontmatter')!;
 
@@ -24,8 +25,8 @@ describe('concurrent writers', () => {
   let t: TestServer;
   let auth: { token: string; access_token: string };
   const entriesDir = () => path.join(t.projectDir, 'entries');
-  const fileOf = (id: string) => path.join(entriesDir(), ...id.split('/'), 'entry.md');
-  const readStored = (id: string) => frontmatter.decode(readFileSync(fileOf(id), 'utf8'));
+
+  const readStored = async (id: string) => frontmatter.decode(await storedText(t, id));
   const get = (id: string) => call(t.base, 'GET', '/entries', { query: `id=${q(id)}&token=${q(t.token)}` });
   const create = async (id: string, data: Record<string, unknown> = {}) => {
     const res = await call(t.base, 'POST', '/entries', { json: { ...auth, id, data } });
@@ -51,7 +52,7 @@ describe('concurrent writers', () => {
       ),
     );
     assert.deepEqual(answers.map((a) => a.status), new Array(50).fill(200));
-    const stored = readStored('lost-update');
+    const stored = (await readStored('lost-update'));
     const served = (await get('lost-update')).body;
     for (let i = 0; i < 50; i++) {
       assert.equal(stored[`field_${i}`], `value ${i}`, `field_${i} in the file`);
@@ -72,7 +73,7 @@ describe('concurrent writers', () => {
       assert.match(answer.body.detail, /already exists/);
     }
     // The stored entry is the winner's, not a mix and not a later writer's.
-    assert.equal(readStored('one-winner')['writer'], winners[0]);
+    assert.equal((await readStored('one-winner'))['writer'], winners[0]);
     assert.equal((await get('one-winner')).body.writer, winners[0]);
   });
 
@@ -123,15 +124,22 @@ describe('concurrent writers', () => {
 
     // The files: every entry file parses, no temporary leftovers, and every folder of the
     // subtree holds its entry file (no orphan child, no half-moved folder).
-    const folder = checkEntriesFolder(t.projectDir);
-    assert.deepEqual(folder.problems, []);
-    const walk = (dir: string, id: string) => {
-      assert.ok(existsSync(path.join(dir, 'entry.md')), `folder ${id} has no entry file`);
-      for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) walk(path.join(dir, d.name), `${id}/${d.name}`);
-    };
-    walk(path.join(entriesDir(), 'tree'), 'tree');
-    assert.equal(existsSync(path.join(entriesDir(), 'tree', 'a')), false, 'tree/a is gone after the move');
-    assert.equal(existsSync(path.join(entriesDir(), 'tree', 'd')), false, 'tree/d is gone after the delete');
+    if (!ON_POSTGRES) {
+      const folder = checkEntriesFolder(t.projectDir);
+      assert.deepEqual(folder.problems, []);
+      const walk = (dir: string, id: string) => {
+        assert.ok(existsSync(path.join(dir, 'entry.md')), `folder ${id} has no entry file`);
+        for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) walk(path.join(dir, d.name), `${id}/${d.name}`);
+      };
+      walk(path.join(entriesDir(), 'tree'), 'tree');
+    }
+    // Through the engine (both engines): every entry readable, no child without its parent.
+    const folder = { entries: await storedEntries(t) };
+    for (const id of folder.entries.keys()) {
+      if (id.startsWith('tree/')) assert.ok(folder.entries.has(id.slice(0, id.lastIndexOf('/'))), `${id} is stored without its parent`);
+    }
+    assert.equal(await isStored(t, 'tree/a'), false, 'tree/a is gone after the move');
+    assert.equal(await isStored(t, 'tree/d'), false, 'tree/d is gone after the delete');
     for (let c = 0; c < 5; c++) {
       assert.ok(folder.entries.has(`tree/b/c${c}/g`), `tree/b/c${c}/g moved with its parent`);
       if (copy!.status === 200) assert.ok(folder.entries.has(`tree/copy/c${c}/g`), `tree/copy/c${c}/g copied`);
@@ -168,7 +176,7 @@ describe('concurrent writers', () => {
     assert.equal(updated.status, 200, updated.text);
     const current = updated.headers.get('etag')!;
     assert.notEqual(current, stale);
-    const before = readFileSync(fileOf('guarded'), 'utf8');
+    const before = (await storedText(t, 'guarded'));
 
     const patch = await call(t.base, 'PATCH', '/entries', { json: { ...auth, id: 'guarded', data: { title: 'v3' } }, headers: { 'if-match': stale } });
     assertErrorBody(patch, 412);
@@ -177,8 +185,8 @@ describe('concurrent writers', () => {
     const del = await call(t.base, 'DELETE', '/entries', { json: { ...auth, id: 'guarded' }, headers: { 'if-match': stale } });
     assertErrorBody(del, 412);
 
-    assert.equal(readFileSync(fileOf('guarded'), 'utf8'), before);
-    assert.equal(existsSync(path.join(entriesDir(), 'guarded-moved')), false);
+    assert.equal((await storedText(t, 'guarded')), before);
+    assert.equal((await isStored(t, 'guarded-moved')), false);
     const after = await get('guarded');
     assert.equal(after.body.title, 'v2');
     assert.equal(after.headers.get('etag'), current);
@@ -186,7 +194,7 @@ describe('concurrent writers', () => {
     // The current ETag lets the write through.
     const ok = await call(t.base, 'DELETE', '/entries', { json: { ...auth, id: 'guarded' }, headers: { 'if-match': current } });
     assert.equal(ok.status, 204, ok.text);
-    assert.equal(existsSync(path.join(entriesDir(), 'guarded')), false);
+    assert.equal((await isStored(t, 'guarded')), false);
   });
 
   it('lets only one of several editors holding the same ETag write', async () => {
@@ -200,6 +208,6 @@ describe('concurrent writers', () => {
     const winners = answers.flatMap((a, i) => (a.status === 200 ? [i] : []));
     assert.equal(winners.length, 1, `statuses: ${answers.map((a) => a.status).join(',')}`);
     for (const [i, answer] of answers.entries()) if (i !== winners[0]) assertErrorBody(answer, 412);
-    assert.equal(readStored('editors')['title'], `editor ${winners[0]}`);
+    assert.equal((await readStored('editors'))['title'], `editor ${winners[0]}`);
   });
 });

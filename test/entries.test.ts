@@ -1,9 +1,9 @@
 /** Entries API over HTTP (SPEC §2, §3): the six endpoints, system fields, and every error answer. */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { call, q, startTestServer, type ApiResponse, type TestServer } from './helpers.js';
+import { call, isStored, q, startTestServer, storedStat, storedText, type ApiResponse, type TestServer } from './helpers.js';
 
 const SEED_ERRORS: Record<number, { title: string; message: string }> = {
   400: { title: 'Bad Request', message: 'Validation for this particular item failed' },
@@ -73,7 +73,7 @@ describe('Entries API', () => {
       const fetched = await fetchEntry('created-json');
       assert.equal(fetched.status, 200);
       assert.deepEqual(fetched.body, e);
-      assert.ok(existsSync(path.join(entriesDir, 'created-json', 'entry.md')));
+      assert.ok((await isStored(t, 'created-json')));
     });
 
     it('keeps form-encoded values as strings and decodes brackets into nesting', async () => {
@@ -132,7 +132,7 @@ describe('Entries API', () => {
       const fetched = await fetchEntry('created-private');
       assert.equal('_notes' in fetched.body, false);
       assert.doesNotMatch(fetched.text, /hidden text/);
-      assert.match(readFileSync(path.join(entriesDir, 'created-private', 'entry.md'), 'utf8'), /_notes: hidden text/);
+      assert.match((await storedText(t, 'created-private')), /_notes: hidden text/);
     });
 
     it('creates a child entry under an existing parent', async () => {
@@ -143,16 +143,16 @@ describe('Entries API', () => {
     });
 
     it('refuses to create an existing entry with 400 and a detail, leaving it unchanged', async () => {
-      const fileBefore = readFileSync(path.join(entriesDir, 'home', 'entry.md'), 'utf8');
+      const fileBefore = (await storedText(t, 'home'));
       const res = await write('POST', '/entries', { id: 'home', data: { title: 'Overwritten' } });
       assertError(res, 400, /already exists/);
-      assert.equal(readFileSync(path.join(entriesDir, 'home', 'entry.md'), 'utf8'), fileBefore);
+      assert.equal((await storedText(t, 'home')), fileBefore);
     });
 
     it('refuses a child of a missing parent with 404 and a detail', async () => {
       const res = await write('POST', '/entries', { id: 'no-such-parent/child', data: { title: 'Orphan' } });
       assertError(res, 404, /parent/);
-      assert.equal(existsSync(path.join(entriesDir, 'no-such-parent')), false);
+      assert.equal((await isStored(t, 'no-such-parent')), false);
     });
 
     it('refuses a non-object data with 400', async () => {
@@ -172,7 +172,7 @@ describe('Entries API', () => {
       assert.equal(res.body.title, 'Hello world');
       assert.equal(res.body.created_at, Date.UTC(2020, 4, 16, 9, 30) / 1000);
       assert.equal(res.body.published_at, Date.UTC(2020, 4, 16, 9, 30) / 1000);
-      const mtime = statSync(path.join(entriesDir, 'blog', 'hello-world', 'entry.md')).mtimeMs;
+      const mtime = (await storedStat(t, 'blog/hello-world')).mtimeMs;
       assert.equal(res.body.modified_at, Math.floor(mtime / 1000));
       assert.equal(res.body.routable, true);
       assert.match(res.body.content, /^The first post/);
@@ -190,7 +190,7 @@ describe('Entries API', () => {
       // Movies have no dates and no routable field in their YAML files.
       const res = await fetchEntry('movies/arrival');
       assert.equal(res.status, 200);
-      const mtime = Math.floor(statSync(path.join(entriesDir, 'movies', 'arrival', 'entry.yaml')).mtimeMs / 1000);
+      const mtime = Math.floor((await storedStat(t, 'movies/arrival')).mtimeMs / 1000);
       assert.equal(res.body.created_at, mtime);
       assert.equal(res.body.published_at, mtime);
       assert.equal(res.body.modified_at, mtime);
@@ -267,7 +267,7 @@ describe('Entries API', () => {
 
     it('answers 404 for a missing entry and creates nothing', async () => {
       assertError(await write('PATCH', '/entries', { id: 'upd-missing', data: { title: 'x' } }), 404);
-      assert.equal(existsSync(path.join(entriesDir, 'upd-missing')), false);
+      assert.equal((await isStored(t, 'upd-missing')), false);
     });
   });
 
@@ -286,7 +286,7 @@ describe('Entries API', () => {
       assert.equal(movedChild.body.uuid, child.body.uuid);
       assertError(await fetchEntry('mv-a'), 404);
       assertError(await fetchEntry('mv-a/child'), 404);
-      assert.equal(existsSync(path.join(entriesDir, 'mv-a')), false);
+      assert.equal((await isStored(t, 'mv-a')), false);
     });
 
     it('moves into an existing parent', async () => {
@@ -335,11 +335,11 @@ describe('Entries API', () => {
 
     it('answers 404 for a missing entry, 400 for an existing target', async () => {
       assertError(await write('PUT', '/entries/copy', { id: 'cp-missing', new_id: 'cp-anything' }), 404);
-      assert.equal(existsSync(path.join(entriesDir, 'cp-anything')), false);
+      assert.equal((await isStored(t, 'cp-anything')), false);
       await write('POST', '/entries', { id: 'cp-src', data: { title: 'src' } });
-      const homeBefore = readFileSync(path.join(entriesDir, 'home', 'entry.md'), 'utf8');
+      const homeBefore = (await storedText(t, 'home'));
       assertError(await write('PUT', '/entries/copy', { id: 'cp-src', new_id: 'home' }), 400, /exists/);
-      assert.equal(readFileSync(path.join(entriesDir, 'home', 'entry.md'), 'utf8'), homeBefore);
+      assert.equal((await storedText(t, 'home')), homeBefore);
       assertError(await write('PUT', '/entries/copy', { id: 'cp-src', new_id: 'cp-nowhere/x' }), 404, /parent/);
     });
   });
@@ -353,7 +353,7 @@ describe('Entries API', () => {
       assert.equal(res.text, '');
       assertError(await fetchEntry('del-a'), 404);
       assertError(await fetchEntry('del-a/child'), 404);
-      assert.equal(existsSync(path.join(entriesDir, 'del-a')), false);
+      assert.equal((await isStored(t, 'del-a')), false);
     });
 
     it('answers 404 for a missing entry', async () => {
@@ -381,8 +381,8 @@ describe('Entries API', () => {
       assertError(await write('PUT', '/entries/copy', { id: tokenId, new_id: 'stolen' }), 404);
       assertError(await write('PUT', '/entries/copy', { id: 'home', new_id: 'tokens/home' }), 404);
       assertError(await write('DELETE', '/entries', { id: tokenId }), 404);
-      assert.equal(existsSync(path.join(entriesDir, 'stolen')), false);
-      assert.equal(existsSync(path.join(entriesDir, 'tokens', 'new-token')), false);
+      assert.equal((await isStored(t, 'stolen')), false);
+      assert.equal((await isStored(t, 'tokens/new-token')), false);
       assert.equal((await fetchEntry('home')).status, 200);
     });
 
@@ -415,7 +415,7 @@ describe('Entries API', () => {
         await call(t.base, 'POST', '/entries', { json: { id: 'x-unknown', token: 'unknown-token', access_token: t.accessToken } }),
         401,
       );
-      assert.equal(existsSync(path.join(entriesDir, 'x-unknown')), false);
+      assert.equal((await isStored(t, 'x-unknown')), false);
     });
 
     it('answers a wrong access token with 401 and writes nothing', async () => {
@@ -423,7 +423,7 @@ describe('Entries API', () => {
         json: { id: 'x-wrong-access', token: t.token, access_token: '0'.repeat(32), data: { title: 'x' } },
       });
       assertError(res, 401);
-      assert.equal(existsSync(path.join(entriesDir, 'x-wrong-access')), false);
+      assert.equal((await isStored(t, 'x-wrong-access')), false);
       assertError(await call(t.base, 'DELETE', '/entries', { json: { id: 'home', token: t.token, access_token: 'wrong' } }), 401);
       assert.equal((await fetchEntry('home')).status, 200);
     });
@@ -442,7 +442,7 @@ describe('Entries API', () => {
         400,
         /disabled/,
       );
-      assert.equal(existsSync(path.join(entriesDir, 'x-disabled')), false);
+      assert.equal((await isStored(t, 'x-disabled')), false);
     });
 
     it('lets the call that reaches limit_calls succeed and refuses the next with 400', async () => {
@@ -460,7 +460,7 @@ describe('Entries API', () => {
         400,
         /limit_calls/,
       );
-      assert.equal(existsSync(path.join(entriesDir, 'x-limit-2')), false);
+      assert.equal((await isStored(t, 'x-limit-2')), false);
       // Other tokens are unaffected.
       assert.equal((await fetchEntry('home')).status, 200);
     });
@@ -512,7 +512,7 @@ describe('Entries API', () => {
       assertError(res, 400, /JSON/);
       const notObject = await call(t.base, 'POST', '/entries', { raw: '[1,2]', headers: { 'content-type': 'application/json' } });
       assertError(notObject, 400);
-      assert.equal(existsSync(path.join(entriesDir, 'x-bad-json')), false);
+      assert.equal((await isStored(t, 'x-bad-json')), false);
     });
 
     it('answers an unknown route with a JSON 404', async () => {
@@ -540,7 +540,7 @@ describe('Entries API', () => {
       assertError(await call(t.base, 'POST', '/entries', { json: big }), 413);
       const form = `id=x-too-big&token=${q(t.token)}&access_token=${q(t.accessToken)}&data[text]=${'y'.repeat(1_200_000)}`;
       assertError(await call(t.base, 'POST', '/entries', { form }), 413);
-      assert.equal(existsSync(path.join(entriesDir, 'x-too-big')), false);
+      assert.equal((await isStored(t, 'x-too-big')), false);
     });
   });
 

@@ -1,4 +1,5 @@
 /** Test harness: real projects in temp folders, real servers on ephemeral loopback ports. */
+import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { createLogger } from '../src/logging.js';
 import { startServer, type RunningServer } from '../src/http/start.js';
-import type { PlainObject } from '../src/core/util.js';
+import { deepMerge, type PlainObject } from '../src/core/util.js';
+import { prepareEngine, type EngineSetup } from './engine-helpers.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEMO_PROJECT = path.join(REPO_ROOT, 'project');
@@ -53,6 +55,8 @@ export interface TestServer {
   token: string;
   accessToken: string;
   logs: LogCapture;
+  /** Where its entries are (files: the project; PostgreSQL: a schema), for a restart on the same entries. */
+  store: EngineSetup;
   close(): Promise<void>;
 }
 
@@ -60,17 +64,39 @@ export interface TestServer {
  * Starts a server on 127.0.0.1 with an ephemeral port and one unrestricted token.
  * `settings` are deep-merged over the project's settings (e.g. { storage: { durable: false } }).
  */
-export async function startTestServer(options: { projectDir?: string; fromDemo?: boolean; settings?: PlainObject; keepProject?: boolean; withToken?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: {
+    projectDir?: string;
+    fromDemo?: boolean;
+    settings?: PlainObject;
+    keepProject?: boolean;
+    withToken?: boolean;
+    /** Keeps the stored entries after close (PostgreSQL: the schema), for `sameStoreAs`. */
+    keepStore?: boolean;
+    /** Starts on the entries of that (closed, `keepStore`) server: a restart. */
+    sameStoreAs?: TestServer;
+  } = {},
+): Promise<TestServer> {
   const projectDir = options.projectDir ?? tempProject(options.fromDemo ?? true);
   const logs = new LogCapture();
-  const server = await startServer({
-    projectDir,
-    host: '127.0.0.1',
-    port: 0,
-    // No access log unless a test asks for one (settings log.access).
-    settings: { tokens: { hash_rounds: 4 }, ...(options.settings ?? {}), log: { access: false, ...((options.settings?.['log'] as PlainObject | undefined) ?? {}) } },
-    logger: createLogger('info', logs),
-  });
+  // No access log unless a test asks for one (settings log.access).
+  const settings: PlainObject = { tokens: { hash_rounds: 4 }, ...(options.settings ?? {}), log: { access: false, ...((options.settings?.['log'] as PlainObject | undefined) ?? {}) } };
+  // FLEXTYPE_TEST_ENGINE=postgres: the same project, its entries in a fresh schema.
+  const engine = options.sameStoreAs ? options.sameStoreAs.store : await prepareEngine(projectDir, settings);
+  const drop = () => (options.keepStore ? Promise.resolve() : engine.drop());
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      projectDir,
+      host: '127.0.0.1',
+      port: 0,
+      settings: deepMerge(settings, engine.settings),
+      logger: createLogger('info', logs),
+    });
+  } catch (err) {
+    await drop();
+    throw err;
+  }
   let token = '';
   let accessToken = '';
   if (options.withToken !== false) {
@@ -85,8 +111,10 @@ export async function startTestServer(options: { projectDir?: string; fromDemo?:
     token,
     accessToken,
     logs,
+    store: engine,
     async close() {
       await server.close();
+      await drop();
       if (!options.keepProject && !options.projectDir) removeProject(projectDir);
     },
   };
@@ -138,3 +166,40 @@ export async function call(
 
 /** Encodes a value for a query string. */
 export const q = encodeURIComponent;
+
+/** An entry's stored text, through the server's own engine (the file's text, or the database row's). */
+export async function storedText(t: TestServer, id: string): Promise<string> {
+  const stored = await t.server.cms.store.engine.readSource(id);
+  assert.ok(stored, `entry "${id}" is stored`);
+  return stored.text;
+}
+
+/** Whether an entry is stored (its file or its row exists). */
+export async function isStored(t: TestServer, id: string): Promise<boolean> {
+  return (await t.server.cms.store.engine.revision(id)) !== undefined;
+}
+
+/** An entry's stored modification time and size, through the engine. */
+export async function storedStat(t: TestServer, id: string): Promise<{ mtimeMs: number; size: number }> {
+  const revision = await t.server.cms.store.engine.revision(id);
+  assert.ok(revision, `entry "${id}" is stored`);
+  return { mtimeMs: revision.mtimeMs, size: revision.size };
+}
+
+/** Every stored entry's fields, read through the server's engine (an unreadable entry fails the test). */
+export async function storedEntries(t: TestServer): Promise<Map<string, Record<string, unknown>>> {
+  const engine = t.server.cms.store.engine;
+  const entries = new Map<string, Record<string, unknown>>();
+  for await (const batch of engine.list()) {
+    for (const id of batch) {
+      const entry = await engine.read(id);
+      if (entry) entries.set(id, entry.fields as Record<string, unknown>);
+    }
+  }
+  return entries;
+}
+
+/** The direct children of an id that are entries or lead to entries ('' for the top level), sorted. */
+export async function storedChildren(t: TestServer, id = ''): Promise<string[]> {
+  return (await t.server.cms.store.engine.children(id)).sort();
+}

@@ -8,7 +8,7 @@ import { runNode } from './cli-helpers.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { call, CLI, q, REPO_ROOT, removeProject, startTestServer, tempProject, type ApiResponse, type TestServer } from './helpers.js';
+import { call, CLI, isStored, q, REPO_ROOT, removeProject, startTestServer, tempProject, type ApiResponse, type TestServer } from './helpers.js';
 
 interface Credentials {
   token: string;
@@ -94,8 +94,8 @@ describe('item 3: no token can create, change or delete a token with more power 
     // DELETE: never a token above it; a lesser one, or itself, is fine.
     assertRefused(await remove(manager, admin.token), 400, /cannot delete.*more power/);
     assertRefused(await remove(manager, unlimitedReader.token), 400, /cannot delete.*more power/);
-    assert.ok(existsSync(path.join(t.projectDir, 'entries', 'tokens', admin.token, 'token.yaml')));
-    assert.ok(existsSync(path.join(t.projectDir, 'entries', 'tokens', unlimitedReader.token, 'token.yaml')));
+    assert.ok(await isStored(t, `tokens/${admin.token}`));
+    assert.ok(await isStored(t, `tokens/${unlimitedReader.token}`));
     assert.equal((await call(t.base, 'GET', '/entries', { query: `id=blog&token=${admin.token}` })).status, 200, 'the admin token still works');
     assert.equal((await remove(manager, lesser.token)).status, 204);
     assert.equal((await remove(manager, manager.token)).status, 204);

@@ -1,10 +1,8 @@
 /** Tokens API over HTTP (SPEC §4): every endpoint and its errors, scopes, expiry, limits, headers. */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
-import { call, q, startTestServer, type ApiResponse, type TestServer } from './helpers.js';
+import { call, isStored, q, startTestServer, storedText, type ApiResponse, type TestServer } from './helpers.js';
 
 const HEX32 = /^[0-9a-f]{32}$/;
 
@@ -65,8 +63,7 @@ after(async () => {
 
 describe('GET /tokens', () => {
   it('fetches one token with the token and the access token, without the hash', async () => {
-    const file = path.join(t.projectDir, 'entries', 'tokens', admin.token, 'token.yaml');
-    assert.match(readFileSync(file, 'utf8'), /hashed_access_token: \$2/, 'the hash is on disk, so hiding it is a real check');
+    assert.match(await storedText(t, `tokens/${admin.token}`), /hashed_access_token: \$2/, 'the hash is on disk, so hiding it is a real check');
     const body = await fetchToken(admin.token);
     assert.equal(body['id'], admin.token);
     assert.equal(body['state'], 'enabled');
@@ -135,7 +132,7 @@ describe('POST /tokens', () => {
     assert.match(res.body.token, HEX32);
     assert.match(res.body.access_token, HEX32);
     assert.notEqual(res.body.token, res.body.access_token);
-    const stored = readFileSync(path.join(t.projectDir, 'entries', 'tokens', res.body.token, 'token.yaml'), 'utf8');
+    const stored = await storedText(t, `tokens/${res.body.token}`);
     assert.ok(!stored.includes(res.body.access_token), 'only the hash of the access token is stored');
     const fields = await fetchToken(res.body.token);
     assert.equal(fields['state'], 'enabled');
@@ -207,7 +204,7 @@ describe('DELETE /tokens', () => {
     const res = await api('DELETE', '/tokens', { json: { ...admin, id: created.token } });
     assert.equal(res.status, 204);
     assert.equal(res.text, '');
-    assert.ok(!existsSync(path.join(t.projectDir, 'entries', 'tokens', created.token)));
+    assert.ok(!(await isStored(t, `tokens/${created.token}`)));
     assertError(await readEntry(created), 401);
     assertError(await api('GET', '/tokens', { query: `id=${created.token}&token=${admin.token}&access_token=${admin.access_token}` }), 404);
   });
@@ -228,7 +225,7 @@ describe('DELETE /tokens', () => {
     try {
       const res = await call(solo.base, 'DELETE', '/tokens', { json: { token: solo.token, access_token: solo.accessToken, id: solo.token } });
       assertError(res, 400, /last token/);
-      assert.ok(existsSync(path.join(solo.projectDir, 'entries', 'tokens', solo.token, 'token.yaml')));
+      assert.ok(await isStored(solo, `tokens/${solo.token}`));
       const still = await call(solo.base, 'GET', '/tokens', { query: `id=${solo.token}&token=${solo.token}&access_token=${solo.accessToken}` });
       assert.equal(still.status, 200);
     } finally {
@@ -312,8 +309,8 @@ describe('[ours] scopes', () => {
       assert.equal(res.status, 401, `${method} ${endpoint}: ${res.text}`);
       assert.match(res.body.detail, /scope/, `${method} ${endpoint}`);
     }
-    assert.ok(existsSync(path.join(t.projectDir, 'entries', 'blog', 'entry.md')), 'nothing was deleted');
-    assert.ok(!existsSync(path.join(t.projectDir, 'entries', 'scoped-write')));
+    assert.ok(await isStored(t, 'blog'), 'nothing was deleted');
+    assert.ok(!(await isStored(t, 'scoped-write')));
   });
 
   it('scopes: [] can do nothing', async () => {
@@ -441,7 +438,7 @@ describe('[ours] expiry, disabling and limit_calls', () => {
     assert.equal((await fetchToken(counted.token))['calls'], 5);
     // The counter reaches the token file (flushed in the background and on close).
     await t.server.cms.tokens.counters.flush();
-    const stored = readFileSync(path.join(t.projectDir, 'entries', 'tokens', counted.token, 'token.yaml'), 'utf8');
+    const stored = await storedText(t, `tokens/${counted.token}`);
     assert.match(stored, /^calls: 5$/m);
   });
 });

@@ -1,0 +1,99 @@
+/**
+ * Which engine the HTTP suite runs on: FLEXTYPE_TEST_ENGINE=postgres puts every test server's
+ * entries into a fresh PostgreSQL schema (imported from the fixture's entries folder, dropped on
+ * close); anything else (the default) keeps them in files. Tests about files themselves say so with
+ * `filesOnly(reason)`, which skips them on PostgreSQL with that reason in the test report.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { createCollectionResolver } from '../src/core/collections.js';
+import { loadSettings } from '../src/core/settings.js';
+import type { PlainObject } from '../src/core/util.js';
+import { FsEngine } from '../src/storage/fs/engine.js';
+import { PgEngine } from '../src/storage/postgres/engine.js';
+
+export const TEST_ENGINE: 'files' | 'postgres' = process.env['FLEXTYPE_TEST_ENGINE'] === 'postgres' ? 'postgres' : 'files';
+export const ON_POSTGRES = TEST_ENGINE === 'postgres';
+const PG_URL = process.env['FLEXTYPE_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Test options that skip a test (or a describe) on PostgreSQL: it is about files, not the API. */
+export function filesOnly(reason: string): { skip: string | false } {
+  return { skip: ON_POSTGRES ? `files only: ${reason}` : false };
+}
+
+/** A project's entries in a database: the settings that point a server at them, and the cleanup. */
+export interface EngineSetup {
+  /** Deep-merged over the test's settings (storage.engine, url, schema). */
+  settings: PlainObject;
+  /** Drops the schema (files: nothing). */
+  drop(): Promise<void>;
+}
+
+/**
+ * Prepares `projectDir` for the chosen engine. On PostgreSQL: every entry of its entries folder
+ * (tokens too) goes into a new schema through `writeSource` (its text unchanged), and the folder
+ * is removed, so a test that still reads entry files fails instead of passing by accident.
+ */
+export async function prepareEngine(projectDir: string, overrides: PlainObject = {}): Promise<EngineSetup> {
+  if (!ON_POSTGRES) return { settings: {}, drop: async () => undefined };
+  const schema = `ft_suite_${randomBytes(6).toString('hex')}`;
+  const storage = { engine: 'postgres', url: PG_URL, schema, pool_size: 4 };
+  const settings = loadSettings(projectDir, { ...overrides, storage: { ...((overrides['storage'] as PlainObject | undefined) ?? {}), ...storage } });
+  const resolveFormat = createCollectionResolver(settings.entries.collections);
+  const root = path.resolve(projectDir, settings.entries.directory);
+  const source = new FsEngine({ root, resolveFormat, durable: false, maxParallelIo: 16 });
+  const target = new PgEngine({ url: PG_URL, schema, resolveFormat, poolSize: 4 });
+  const drop = () => dropSchema(schema);
+  try {
+    await target.open();
+    if (existsSync(root)) for await (const batch of source.list()) {
+      await Promise.all(
+        batch.map(async (id) => {
+          const stored = await source.readSource(id);
+          if (stored) await target.writeSource(id, stored.text, stored.extension);
+        }),
+      );
+    }
+  } catch (err) {
+    await drop().catch(() => undefined);
+    throw err;
+  } finally {
+    await Promise.all([source.close(), target.close()]);
+  }
+  rmSync(root, { recursive: true, force: true });
+  return { settings: { storage }, drop };
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** What a test server's Cms exposes that `otherNode` needs (kept narrow: no import of helpers.ts). */
+interface ServerSettings {
+  settings: { storage: { schema: string }; entries: { collections: Parameters<typeof createCollectionResolver>[0] } };
+}
+
+/**
+ * On PostgreSQL, an "outside edit" is another node writing to the same schema: this opens a second
+ * engine there (its own node id, so the server is told through LISTEN/NOTIFY, as from a peer).
+ * Closed by the caller.
+ */
+export async function otherNode(cms: ServerSettings): Promise<PgEngine> {
+  const engine = new PgEngine({
+    url: PG_URL,
+    schema: cms.settings.storage.schema,
+    resolveFormat: createCollectionResolver(cms.settings.entries.collections),
+    poolSize: 2,
+  });
+  await engine.open();
+  return engine;
+}

@@ -1,0 +1,51 @@
+/**
+ * The HTTP/API suite on PostgreSQL (`npm test` runs it after the whole suite on files): the files
+ * below, with FLEXTYPE_TEST_ENGINE=postgres, so every test server keeps its entries in a fresh
+ * schema. Without PostgreSQL it says clearly that this part was skipped and passes; with CI=true a
+ * missing PostgreSQL is a failure. Tests about files themselves skip with "files only: <reason>".
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { REPO_ROOT } from './helpers.js';
+import { pgAvailable, PG_URL } from './pg-helpers.js';
+
+/** The API test files that run on both engines. */
+export const API_SUITE = [
+  'cache',
+  'client',
+  'client-types',
+  'collections-load',
+  'concurrency',
+  'connections',
+  'docs-browser',
+  'entries',
+  'expressions',
+  'fast-path',
+  'negotiation',
+  'openapi',
+  'property',
+  'query',
+  'query-api',
+  'smoke',
+  'strings',
+  'token-attacks',
+  'tokens',
+];
+
+const shownUrl = PG_URL.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+if (!(await pgAvailable())) {
+  if (process.env['CI'] === 'true') {
+    console.error(`error: PostgreSQL is not reachable at ${shownUrl}; the API suite on PostgreSQL is required with CI=true`);
+    process.exit(1);
+  }
+  console.log(`# SKIPPED: the API suite on PostgreSQL (${API_SUITE.length} files): PostgreSQL is not reachable at ${shownUrl}`);
+  process.exit(0);
+}
+console.log(`# the API suite on PostgreSQL (${API_SUITE.length} files) at ${shownUrl}`);
+const files = API_SUITE.map((name) => path.join('test', `${name}.test.ts`));
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', ...process.argv.slice(2), ...files], {
+  cwd: REPO_ROOT,
+  env: { ...process.env, FLEXTYPE_TEST_ENGINE: 'postgres' },
+  stdio: 'inherit',
+});
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
