@@ -9,8 +9,8 @@
  * completed by running it again, and a source changed meanwhile is still copied as it is now.
  */
 import { isDeepStrictEqual } from 'node:util';
-import pLimit from 'p-limit';
-import { StorageError, type StorageEngine } from './engine.js';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { StorageError, type SourceItem, type StorageEngine } from './engine.js';
 
 export type TransferMode =
   /** The target must be empty (checked by the caller): every entry is written without comparing. */
@@ -64,19 +64,6 @@ export class TransferAborted extends Error {
 
 const reasonOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-/** Runs `work` for every included id of `engine`, `concurrency` at a time, batch after batch. */
-async function forEachId(
-  engine: StorageEngine,
-  include: (id: string) => boolean,
-  concurrency: number,
-  work: (id: string) => Promise<void>,
-): Promise<void> {
-  const limit = pLimit(concurrency);
-  for await (const batch of engine.list('')) {
-    await Promise.all(batch.filter(include).map((id) => limit(() => work(id))));
-  }
-}
-
 /** How many included entries `engine` holds (one pass over the ids, nothing kept). */
 export async function countEntries(engine: StorageEngine, include: (id: string) => boolean = () => true): Promise<number> {
   let n = 0;
@@ -105,44 +92,112 @@ async function sourceOf(engine: StorageEngine, id: string): Promise<{ text: stri
   return source;
 }
 
+/** Entries read, compared and written together (one statement each way on PostgreSQL). */
+const CHUNK = 500;
+
+type Text = { text: string; extension: string };
+
+/** The stored texts of `ids` (absent ids are missing): in one query where the engine can, else a few at a time. */
+async function readMany(engine: StorageEngine, ids: string[], limit: LimitFunction, check: boolean): Promise<Map<string, Text | Error>> {
+  if (engine.readSources) return engine.readSources(ids);
+  const out = new Map<string, Text | Error>();
+  await Promise.all(
+    ids.map((id) =>
+      limit(async () => {
+        try {
+          const text = check ? await sourceOf(engine, id) : await engine.readSource(id);
+          if (text) out.set(id, text);
+        } catch (err) {
+          if (err instanceof StorageError && err.reason === 'unavailable') throw err;
+          out.set(id, err as Error);
+        }
+      }),
+    ),
+  );
+  return out;
+}
+
+/** Writes `items`; returns the failures by id. */
+async function writeMany(engine: StorageEngine, items: SourceItem[], limit: LimitFunction): Promise<Map<string, Error>> {
+  const failed = new Map<string, Error>();
+  if (items.length === 0) return failed;
+  if (engine.writeSources) {
+    const refused = await engine.writeSources(items);
+    refused.forEach((err, i) => err && failed.set(items[i]!.id, err));
+    return failed;
+  }
+  await Promise.all(
+    items.map((item) =>
+      limit(async () => {
+        try {
+          await engine.writeSource(item.id, item.text, item.extension);
+        } catch (err) {
+          if (err instanceof StorageError && err.reason === 'unavailable') throw err;
+          failed.set(item.id, err as Error);
+        }
+      }),
+    ),
+  );
+  return failed;
+}
+
+/** Chunks of the included ids, in list order (a list batch at a time: memory flat). */
+async function* chunksOf(engine: StorageEngine, include: (id: string) => boolean): AsyncGenerator<string[]> {
+  for await (const batch of engine.list('')) {
+    const ids = batch.filter(include);
+    for (let i = 0; i < ids.length; i += CHUNK) yield ids.slice(i, i + CHUNK);
+  }
+}
+
+function asAborted(err: unknown, result: TransferResult): unknown {
+  return err instanceof StorageError && err.reason === 'unavailable' ? new TransferAborted(err.message, result) : err;
+}
+
 export async function transferEntries(from: StorageEngine, to: StorageEngine, options: TransferOptions): Promise<TransferResult> {
   const include = options.include ?? (() => true);
   const maxReported = options.maxReported ?? 100;
+  const limit = pLimit(options.concurrency ?? 16);
   const result: TransferResult = { total: options.total, done: 0, copied: 0, skipped: 0, failed: 0, failures: [] };
-  let aborted: Error | undefined;
   const fail = (id: string, reason: string) => {
     result.failed++;
     if (result.failures.length < maxReported) result.failures.push({ id, reason });
   };
-  await forEachId(from, include, options.concurrency ?? 16, async (id) => {
-    if (aborted) return;
-    try {
-      const source = await sourceOf(from, id);
-      if (!source) {
-        fail(id, 'disappeared from the source during the copy');
-      } else if (options.mode === 'resume' && isSame(await to.readSource(id), source)) {
-        result.skipped++;
-      } else {
-        await to.writeSource(id, source.text, source.extension);
-        result.copied++;
+  // One chunk is written while the next is read (the two sides work at the same time).
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    for await (const ids of chunksOf(from, include)) {
+      const sources = await readMany(from, ids, limit, true);
+      const existing = options.mode === 'resume' ? await readMany(to, ids, limit, false) : undefined;
+      const items: SourceItem[] = [];
+      let skipped = 0;
+      const failedHere: [string, string][] = [];
+      for (const id of ids) {
+        const source = sources.get(id);
+        if (source === undefined) failedHere.push([id, 'disappeared from the source during the copy']);
+        else if (source instanceof Error) failedHere.push([id, reasonOf(source)]);
+        else if (existing && isSame(existing.get(id), source)) skipped++;
+        else items.push({ id, text: source.text, extension: source.extension });
       }
-    } catch (err) {
-      // A side that went away fails every entry alike: stop, and say how to go on.
-      if (err instanceof StorageError && err.reason === 'unavailable') {
-        aborted ??= err;
-        return;
-      }
-      fail(id, reasonOf(err));
+      await writing;
+      writing = writeMany(to, items, limit).then((failed) => {
+        for (const [id, reason] of failedHere) fail(id, reason);
+        for (const [id, err] of failed) fail(id, reasonOf(err));
+        result.copied += items.length - failed.size;
+        result.skipped += skipped;
+        result.done += ids.length;
+        options.onProgress?.(result);
+      });
     }
-    result.done++;
-    options.onProgress?.(result);
-  });
-  if (aborted) throw new TransferAborted(aborted.message, result);
+    await writing;
+  } catch (err) {
+    await writing.catch(() => undefined);
+    throw asAborted(err, result);
+  }
   return result;
 }
 
-function isSame(a: { text: string; extension: string } | undefined, b: { text: string; extension: string } | undefined): boolean {
-  return a !== undefined && b !== undefined && a.text === b.text && a.extension === b.extension;
+function isSame(a: Text | Error | undefined, b: Text): boolean {
+  return a !== undefined && !(a instanceof Error) && a.text === b.text && a.extension === b.extension;
 }
 
 export interface VerifyResult {
@@ -164,6 +219,8 @@ export interface VerifyOptions {
   maxReported?: number;
   onProgress?: (progress: { done: number; total: number | undefined }) => void;
   total?: number;
+  /** The fields of a stored text (the collection's serializer): tells a formatting-only difference from a change. */
+  decode?: (id: string, text: string) => unknown;
 }
 
 /**
@@ -173,61 +230,48 @@ export interface VerifyOptions {
  */
 export async function verifyEntries(from: StorageEngine, to: StorageEngine, options: VerifyOptions = {}): Promise<VerifyResult> {
   const include = options.include ?? (() => true);
-  const concurrency = options.concurrency ?? 16;
+  const limit = pLimit(options.concurrency ?? 16);
   const maxReported = options.maxReported ?? 100;
+  const decode = options.decode ?? (() => undefined);
   const result: VerifyResult = { checked: 0, identical: 0, missing: 0, different: 0, extra: 0, differences: [] };
-  const note = (id: string, reason: string) => {
+  const differ = (id: string, reason: string) => {
+    result.different++;
     if (result.differences.length < maxReported) result.differences.push({ id, reason });
   };
-  let aborted: Error | undefined;
-  await forEachId(from, include, concurrency, async (id) => {
-    if (aborted) return;
-    try {
-      const [a, b] = await Promise.all([sourceOf(from, id), to.readSource(id)]);
-      if (!a) {
-        // Deleted at the source since it was listed: nothing to compare.
-      } else if (!b) {
+  for await (const ids of chunksOf(from, include)) {
+    const [a, b] = await Promise.all([readMany(from, ids, limit, true), readMany(to, ids, limit, false)]);
+    for (const id of ids) {
+      const left = a.get(id);
+      const right = b.get(id);
+      // Deleted at the source since it was listed: nothing to compare.
+      if (left === undefined) continue;
+      result.checked++;
+      if (left instanceof Error) differ(id, `cannot be read at the source: ${left.message}`);
+      else if (right === undefined) {
         result.missing++;
-        note(id, 'missing at the target');
-      } else if (a.extension !== b.extension) {
-        result.different++;
-        note(id, `stored as .${b.extension} at the target, .${a.extension} at the source`);
-      } else if (a.text !== b.text) {
-        result.different++;
-        note(id, `text differs (${Buffer.byteLength(a.text)} bytes at the source, ${Buffer.byteLength(b.text)} at the target)`);
+        if (result.differences.length < maxReported) result.differences.push({ id, reason: 'missing at the target' });
+      } else if (right instanceof Error) differ(id, `cannot be read at the target: ${right.message}`);
+      else if (left.extension !== right.extension) differ(id, `stored as .${right.extension} at the target, .${left.extension} at the source`);
+      else if (left.text !== right.text) {
+        const same = isDeepStrictEqual(decode(id, left.text), decode(id, right.text));
+        differ(id, `text differs (${Buffer.byteLength(left.text)} bytes at the source, ${Buffer.byteLength(right.text)} at the target; fields ${same ? 'equal' : 'differ'})`);
       } else {
-        const [fa, fb] = await Promise.all([fieldsOf(from, id), fieldsOf(to, id)]);
-        if (!isDeepStrictEqual(fa, fb)) {
-          result.different++;
-          note(id, 'fields differ');
-        } else {
-          result.identical++;
-        }
+        result.identical++;
       }
-    } catch (err) {
-      if (err instanceof StorageError && err.reason === 'unavailable') {
-        aborted ??= err;
-        return;
-      }
-      result.different++;
-      note(id, reasonOf(err));
     }
-    result.checked++;
     options.onProgress?.({ done: result.checked, total: options.total });
-  });
-  if (aborted) throw aborted;
-  await forEachId(to, include, concurrency, async (id) => {
-    if ((await from.revision(id)) === undefined) result.extra++;
-  });
+  }
+  // What only the target holds: the source is asked about the target's ids, a chunk at a time.
+  for await (const ids of chunksOf(to, include)) {
+    const there = from.readSources ? await from.readSources(ids) : undefined;
+    await Promise.all(
+      ids.map((id) =>
+        limit(async () => {
+          if (there ? !there.has(id) : (await from.revision(id)) === undefined) result.extra++;
+        }),
+      ),
+    );
+  }
   return result;
 }
 
-/** The fields the engine reads, or the reason it cannot (the same unreadable text reads the same everywhere). */
-async function fieldsOf(engine: StorageEngine, id: string): Promise<unknown> {
-  try {
-    return (await engine.read(id))?.fields;
-  } catch (err) {
-    if (err instanceof StorageError && err.reason === 'unreadable') return { unreadable: true };
-    throw err;
-  }
-}

@@ -163,6 +163,7 @@ async function runScrubbed(
   const settingsDir = flags.project ?? [fromWhere, toWhere].find((w) => !isUrl(w) && existsSync(w));
   if (flags.project !== undefined && !existsSync(flags.project)) throw new CliFailure(`project folder ${path.resolve(flags.project)} does not exist`, 2);
   const settings = loadSettings(path.resolve(settingsDir ?? '.flextype-defaults-only'));
+  const formats = createCollectionResolver(settings.entries.collections);
   const fromSchema = schemas.from ?? settings.storage.schema;
   const toSchema = schemas.to ?? settings.storage.schema;
   if (isUrl(fromWhere) && isUrl(toWhere) && fromWhere === toWhere && fromSchema === toSchema) {
@@ -190,12 +191,17 @@ async function runScrubbed(
         2,
       );
     }
-    const total = await countEntries(from.engine, include);
+    // Counted alongside the copy (a walk of a large folder tree takes a while): the bar gets its total when known.
+    let total: number | undefined;
+    const counting = countEntries(from.engine, include).then(
+      (n) => (total = n),
+      () => undefined,
+    );
     const say = (text: string) => {
       if (progressMode !== 'none') process.stderr.write(`${scrub(text)}\n`);
     };
     if (!flags.verifyOnly) {
-      say(`copying ${total} entries from ${summary.from.location} to ${summary.to.location}${flags.tokens ? '' : ' (without tokens)'}`);
+      say(`copying entries from ${summary.from.location} to ${summary.to.location}${flags.tokens ? '' : ' (without tokens)'}`);
       const progress = new Progress(progressMode, 'copy');
       const detail = (p: TransferResult | { copied: number; skipped: number; failed: number }) => `copied ${p.copied}, skipped ${p.skipped}, failed ${p.failed}`;
       try {
@@ -203,7 +209,6 @@ async function runScrubbed(
           mode,
           include,
           concurrency: jobs,
-          total,
           onProgress: (p) => progress.update({ total, done: p.done, detail: detail(p) }),
         });
       } catch (err) {
@@ -213,19 +218,30 @@ async function runScrubbed(
         }
         throw err;
       }
+      await counting;
+      summary.copy.total = total;
       progress.finish({ total, done: summary.copy.done, detail: detail(summary.copy) });
     }
     if (flags.verify || flags.verifyOnly) {
-      say(`verifying ${total} entries`);
+      await counting;
+      say(`verifying ${total ?? 0} entries`);
       const progress = new Progress(progressMode, 'verify');
       summary.verify = await verifyEntries(from.engine, to.engine, {
         include,
         concurrency: jobs,
         total,
+        decode: (id, text) => {
+          try {
+            return formats(id).serializer.decode(text);
+          } catch {
+            return { unreadable: true };
+          }
+        },
         onProgress: (p) => progress.update({ total, done: p.done }),
       });
       progress.finish({ total, done: summary.verify.checked });
     }
+    await counting;
     summary.seconds = Math.round((performance.now() - started) / 100) / 10;
     report(summary, flags.json === true, scrub);
     const failed = summary.copy?.failed ?? 0;
