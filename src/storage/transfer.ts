@@ -225,8 +225,9 @@ export interface VerifyOptions {
 
 /**
  * Re-reads every entry on both sides: the stored text must be equal byte-for-byte (and the
- * extension), and the fields each engine reads from it must be deep-equal. Then counts the entries
- * only the target has.
+ * extension; equal text means equal fields, as both engines decode fields from that text). A
+ * difference says whether the fields decoded from both texts are still equal (formatting only).
+ * Then counts the entries only the target has (reported, not a failure).
  */
 export async function verifyEntries(from: StorageEngine, to: StorageEngine, options: VerifyOptions = {}): Promise<VerifyResult> {
   const include = options.include ?? (() => true);
