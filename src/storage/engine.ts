@@ -37,6 +37,13 @@ export interface StoredEntry {
   meta: Revision;
 }
 
+/** One entry as stored text, for bulk writes. */
+export interface SourceItem {
+  id: string;
+  text: string;
+  extension: string;
+}
+
 /** Applied to each entry while a subtree is copied, before the copy becomes visible. */
 export type CopyTransform = (id: string, fields: Fields) => Fields;
 
@@ -85,6 +92,14 @@ export interface StorageEngine {
   write(id: string, fields: Fields, options?: { expected?: string }): Promise<Revision>;
   /** Writes an entry from its stored text as is (imports, restores): byte-for-byte where the engine keeps text. */
   writeSource(id: string, text: string, extension: string): Promise<Revision>;
+  /**
+   * Optional, for bulk copies: `writeSource` for many entries in one step (one statement instead of
+   * one per entry). Returns, per item, undefined when written or the StorageError that refused it
+   * (the other items are written all the same).
+   */
+  writeSources?(items: readonly SourceItem[]): Promise<(StorageError | undefined)[]>;
+  /** Optional, for bulk copies: the stored texts of many ids at once (ids without an entry are absent). */
+  readSources?(ids: readonly string[]): Promise<Map<string, { text: string; extension: string }>>;
   /** Moves an entry with all its children in one step; the target must not exist ('exists'). */
   move(id: string, newId: string): Promise<void>;
   /** Copies an entry with all its children; the copy appears at once, complete. */

@@ -4,6 +4,7 @@ import { StorageError } from '../../storage/engine.js';
 import { migrate } from '../../storage/postgres/migrations.js';
 import { redactUrl } from '../../storage/postgres/sql.js';
 import { CliFailure, color, printJson, printLine } from '../output.js';
+import { registerStorageTransfer } from './storage-transfer.js';
 
 export function registerStorage(program: Command): void {
   program
@@ -28,4 +29,5 @@ export function registerStorage(program: Command): void {
       if (result.applied.length === 0) printLine(`${where} is up to date (version ${result.version}).`);
       else printLine(color.green(`Applied migration${result.applied.length > 1 ? 's' : ''} ${result.applied.join(', ')} to ${where}; now at version ${result.version}.`));
     });
+  registerStorageTransfer(program);
 }

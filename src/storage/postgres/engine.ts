@@ -17,6 +17,7 @@ import {
   type PushdownAnswer,
   type PushdownQuery,
   type Revision,
+  type SourceItem,
   type StorageEngine,
   type StoredEntry,
 } from '../engine.js';
@@ -296,6 +297,58 @@ export class PgEngine implements StorageEngine {
       [id, parentOf(id), parts.length, extension, text, this.queryFields(format, text), Buffer.byteLength(text), this.channel, this.notice('entry', id)],
     );
     return toRevision(rows[0]!);
+  }
+
+  async writeSources(items: readonly SourceItem[]): Promise<(StorageError | undefined)[]> {
+    const refused: (StorageError | undefined)[] = items.map(() => undefined);
+    const rows = new Map<string, { id: string; extension: string; text: string; json: string | null; depth: number }>();
+    items.forEach((item, i) => {
+      try {
+        const parts = idParts(item.id, this.resolveFormat);
+        const format = this.resolveFormat(item.id);
+        if (format.extension !== item.extension) {
+          throw new StorageError(`entry "${item.id}" is stored as .${format.extension} by its collection, not .${item.extension}`, 'bad_name');
+        }
+        assertStorable(item.id, item.text);
+        // The same id twice: the last one wins, as with writeSource one after the other.
+        rows.set(item.id, { id: item.id, extension: item.extension, text: item.text, json: this.queryFields(format, item.text), depth: parts.length });
+      } catch (err) {
+        if (!(err instanceof StorageError)) throw err;
+        refused[i] = err;
+      }
+    });
+    if (rows.size === 0) return refused;
+    const all = [...rows.values()];
+    // One statement: every row (and its change notice) or none.
+    await this.query(
+      `WITH w AS (
+         INSERT INTO ${this.table} AS e (id, parent, depth, extension, source, fields, size)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::jsonb[], $7::integer[])
+         ON CONFLICT (id) DO UPDATE SET extension = EXCLUDED.extension, source = EXCLUDED.source, fields = EXCLUDED.fields, size = EXCLUDED.size,
+           revision = nextval('${this.S}.flextype_revision_seq'), updated_at = clock_timestamp()
+         RETURNING e.id)
+       SELECT count(pg_notify($8, json_build_object('origin', $9::text, 'kind', 'entry', 'id', w.id)::text)) FROM w`,
+      [
+        all.map((r) => r.id),
+        all.map((r) => parentOf(r.id)),
+        all.map((r) => r.depth),
+        all.map((r) => r.extension),
+        all.map((r) => r.text),
+        all.map((r) => r.json),
+        all.map((r) => Buffer.byteLength(r.text)),
+        this.channel,
+        this.nodeId,
+      ],
+    );
+    return refused;
+  }
+
+  async readSources(ids: readonly string[]): Promise<Map<string, { text: string; extension: string }>> {
+    const { rows } = await this.query<{ id: string; source: string; extension: string }>(
+      `SELECT id, source, extension FROM ${this.table} WHERE id = ANY($1::text[])`,
+      [ids],
+    );
+    return new Map(rows.map((row) => [row.id, { text: row.source, extension: row.extension }]));
   }
 
   /** Checks both ids of a move or copy; a subtree cannot go into itself. */
