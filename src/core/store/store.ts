@@ -113,6 +113,16 @@ export class ContentStore {
     return undefined;
   }
 
+  /** How long a cached entry is trusted without a change feed (ms). */
+  get pollInterval(): number {
+    return this.options.pollInterval;
+  }
+
+  /** False when every read goes to the engine (nothing may be answered from memory). */
+  get cacheEnabled(): boolean {
+    return this.options.cacheEnabled;
+  }
+
   /** True when outside changes are reported by the engine's feed rather than found by re-checking revisions. */
   get isWatching(): boolean {
     return this.outside.active;
