@@ -64,6 +64,7 @@ export class Cms {
       {
         cacheEnabled: this.settings.cache.enabled,
         maxEntries: this.settings.cache.max_entries,
+        jsonMaxEntries: this.settings.cache.json_max_entries,
         watch: this.settings.cache.watch,
         watchMaxEntries: this.settings.cache.watch_max_entries,
         pollInterval: this.settings.cache.poll_interval,

@@ -207,6 +207,7 @@ export const settingsSchema = z.object({
     enabled: z.boolean(),
     preload: z.boolean(),
     max_entries: count(),
+    json_max_entries: count(),
     watch: z.boolean(),
     watch_max_entries: count(),
     poll_interval: count(),

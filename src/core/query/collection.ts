@@ -4,7 +4,8 @@ import type { PlainObject } from '../util.js';
 import { filterSteps, pause, runSliced, SLICE_ITEMS, type FilterResult, type Item } from './execute.js';
 import { findAccepts } from './find.js';
 import { queryIndexesOf } from './indexes.js';
-import { planQuery, type PlanLimits } from './plan.js';
+import { answerFromListing, listingIndexesOf } from './listing.js';
+import { planQuery, type PlanLimits, type QueryPlan } from './plan.js';
 import { answerByPushdown, type PushdownOptions } from './pushed.js';
 
 export interface CollectionQuery {
@@ -100,12 +101,43 @@ export async function runCollectionQuery(store: ContentStore, query: CollectionQ
   const listed = await store.descendants(query.base, find.maxDepth);
   const candidates = hidden ? visibleOf(listed, hidden, query.hiddenIsPure === true) : listed;
   await query.admit?.(candidates.length);
+  const keyOf = query.keyOf;
+  const isPlain = query.isPlain ?? (query.viewOf ? undefined : () => true);
+  const indexes = queryIndexesOf(store);
+  // The common case (every entry of a folder, filtered): answered from the listing's indexes.
+  if (indexes.enabled && find.trivial && !find.content && !find.sort && candidates.length >= indexes.minCandidates) {
+    const listing = await listingIndexesOf(store).listingOf(candidates, isPlain);
+    if (listing) {
+      let items: Item[];
+      try {
+        const answer = await runSliced(answerFromListing(listing, plan.filter, keyOf));
+        if (answer) return answer;
+        // only/except or group_by: the general steps, on the listing's entries (nothing to load).
+        items = listing.entries.map((entry) => ({ id: keyOf ? keyOf(entry.id) : entry.id, data: entry.view }));
+      } finally {
+        listing.release();
+      }
+      return runSliced(filterSteps(items, plan.filter));
+    }
+  }
+  // An engine that answers in SQL (PostgreSQL, query.pushdown), when no listing answered.
   if (query.pushdown && (!hidden || query.hiddenIsPure)) {
     const pushed = await answerByPushdown(store, plan, { base: query.base, candidates, viewOf: query.viewOf, isPlain: query.isPlain, keyOf: query.keyOf }, query.pushdown);
     if (pushed) return pushed;
   }
+  const accepted = await acceptedOf(store, query, candidates, find, prefixLength);
+  return filterAccepted(store, query, plan, accepted, isPlain);
+}
+
+/** Loads the candidates and keeps those `find` accepts (its content search included), in find's order. */
+async function acceptedOf(
+  store: ContentStore,
+  query: CollectionQuery,
+  candidates: readonly { id: string; depth: number }[],
+  find: QueryPlan['find'],
+  prefixLength: number,
+): Promise<CachedEntry[]> {
   const entries = await store.getMany(candidates, query.onSkip);
-  const keyOf = query.keyOf;
   let accepted: CachedEntry[] = [];
   for (let i = 0; i < candidates.length; i++) {
     const entry = entries[i];
@@ -125,7 +157,19 @@ export async function runCollectionQuery(store: ContentStore, query: CollectionQ
     const { key, descending } = find.sort;
     accepted.sort((a, b) => (descending ? b.meta[key] - a.meta[key] : a.meta[key] - b.meta[key]));
   }
-  const indexed = plan.filter && !find.sort ? queryIndexesOf(store).answer(accepted, plan.filter, query.isPlain ?? (query.viewOf ? undefined : () => true)) : undefined;
+  return accepted;
+}
+
+/** Renders what needs it and runs the filter (through the field indexes when they apply). */
+async function filterAccepted(
+  store: ContentStore,
+  query: CollectionQuery,
+  plan: QueryPlan,
+  accepted: CachedEntry[],
+  isPlain: ((entry: CachedEntry) => boolean) | undefined,
+): Promise<FilterResult> {
+  const keyOf = query.keyOf;
+  const indexed = plan.filter && !plan.find.sort ? queryIndexesOf(store).answer(accepted, plan.filter, isPlain) : undefined;
   const rest = indexed ? indexed.rest : accepted;
   const items: Item[] = [];
   let started = performance.now();

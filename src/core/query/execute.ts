@@ -155,7 +155,7 @@ export function* selectFirst<T>(keyed: readonly Keyed<T>[], keep: number, order:
 }
 
 /** A full stable sort, in pieces with pauses when the order is total (else in one Array.sort, as always). */
-function* sortAll<T>(keyed: Keyed<T>[], order: (a: Keyed<T>, b: Keyed<T>) => number): Steps<Keyed<T>[]> {
+export function* sortAll<T>(keyed: Keyed<T>[], order: (a: Keyed<T>, b: Keyed<T>) => number): Steps<Keyed<T>[]> {
   const run = 4096;
   if (keyed.length <= run || !oneClass(keyed)) return keyed.sort(order);
   let runs: Keyed<T>[][] = [];

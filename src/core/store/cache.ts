@@ -12,9 +12,9 @@ export interface CachedEntry {
   readonly meta: Revision;
   /** The entry as the API answers it, before any filter. Never mutated. */
   readonly view: PlainObject;
-  /** The ETag: the revision in quotes; changes whenever the stored entry changes. */
+  /** The ETag: the revision in quotes; changes whenever the stored entry changes (derived, not stored). */
   readonly etag: string;
-  /** `view` as JSON, built on first use. */
+  /** `view` as JSON, built on first use; dropped again beyond `cache.json_max_entries` (JsonTexts). */
   json?: string;
   /** Whether rendering cannot change this entry (decided by the renderer on first use). */
   plain?: boolean;
@@ -84,5 +84,59 @@ export class EntryCache {
   /** Drops `id` and everything cached below it. */
   deleteWithin(id: string): void {
     for (const key of [...this.map.keys()]) if (isWithin(key, id)) this.map.delete(key);
+  }
+}
+
+/**
+ * A cached entry. The ETag is derived from the revision on each use instead of being kept (a
+ * few hundred bytes per entry at a million entries, for a concatenation per answer).
+ */
+export class StoredRecord implements CachedEntry {
+  json?: string;
+  plain?: boolean;
+  constructor(
+    readonly id: string,
+    readonly fields: Fields,
+    readonly meta: Revision,
+    readonly view: PlainObject,
+    public checkedAt: number,
+    public lruAt: number,
+  ) {}
+
+  get etag(): string {
+    return `"${this.meta.revision}"`;
+  }
+}
+
+/**
+ * Bounds the entries that keep their view's JSON text (the rendered-view cache of plain entries):
+ * the text is the largest part of a cached entry, and only recently answered ones need it.
+ */
+export class JsonTexts {
+  private readonly holders = new Set<CachedEntry>();
+
+  constructor(private readonly maxEntries: number) {}
+
+  get size(): number {
+    return this.holders.size;
+  }
+
+  of(entry: CachedEntry): string {
+    if (entry.json !== undefined) return entry.json;
+    const json = JSON.stringify(entry.view);
+    if (this.maxEntries <= 0) return json;
+    entry.json = json;
+    this.holders.add(entry);
+    if (this.holders.size > this.maxEntries) {
+      const oldest = this.holders.values().next().value!;
+      this.holders.delete(oldest);
+      oldest.json = undefined;
+    }
+    return json;
+  }
+
+  clear(): void {
+    for (const entry of this.holders) entry.json = undefined;
+    this.holders.clear();
   }
 }

@@ -174,7 +174,8 @@ export class OutsideChanges {
       else for (const key of cache.keys()) if (isWithin(key, id)) before.add(key);
       // Anything unknown to the tree, or a cached entry no longer current, is news; the echo of
       // our own folder operations (the tree and the cache already right) is not.
-      let changed = !tree.loaded || ids.length !== before.size || ids.some((entryId) => !before.has(entryId));
+      const sameIds = tree.loaded && ids.length === before.size && ids.every((entryId) => before.has(entryId));
+      let changed = !sameIds;
       for (const entryId of new Set([...ids, ...before])) {
         const cached = cache.get(entryId);
         if (cached && !(await stillCurrent(engine, cached))) {
@@ -182,7 +183,8 @@ export class OutsideChanges {
           changed = true;
         }
       }
-      tree.replaceSubtree(id, ids);
+      // The same ids: the tree stays as it is (its version, and the listings keyed by it, too).
+      if (!sameIds) tree.replaceSubtree(id, ids);
       return changed;
     });
     if (news) this.ctx.emit({ kind: 'subtree', id, origin: 'outside' });

@@ -9,7 +9,7 @@ import type { CopyTransform, Revision, StorageEngine, StoredEntry } from '../../
 import type { Fields } from '../../storage/serializers/index.js';
 import { WriteLocks } from '../locks.js';
 import type { PlainObject } from '../util.js';
-import { EntryCache, type CachedEntry } from './cache.js';
+import { EntryCache, JsonTexts, StoredRecord, type CachedEntry } from './cache.js';
 import { ChangeListeners, OutsideChanges, stillCurrent, type StoreChange, type StoreChangeListener } from './changes.js';
 import { IdTree, listAll } from './tree.js';
 
@@ -22,6 +22,8 @@ export type Presenter = (id: string, fields: Fields, meta: Revision) => PlainObj
 export interface StoreOptions {
   cacheEnabled: boolean;
   maxEntries: number;
+  /** How many entries keep their view's JSON text at once (0: none, built per answer). */
+  jsonMaxEntries?: number;
   watch: boolean;
   /** Above this many entries, the change feed is not started (memory); revisions are checked instead. */
   watchMaxEntries: number;
@@ -53,9 +55,26 @@ export function hashEtag(body: string): string {
   return `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
 }
 
+/**
+ * The fields with long top-level strings copied out of the file text they were sliced from (the
+ * body of a front-matter file is a slice that keeps the whole file text alive in V8).
+ */
+function ownStrings(fields: Fields): Fields {
+  let out: Fields | undefined;
+  for (const key in fields) {
+    const value = fields[key];
+    if (typeof value === 'string' && value.length >= 64) {
+      out ??= { ...fields };
+      out[key] = Buffer.from(value, 'utf8').toString('utf8');
+    }
+  }
+  return out ?? fields;
+}
+
 export class ContentStore {
   readonly locks = new WriteLocks();
   private readonly cache: EntryCache;
+  private readonly jsonTexts: JsonTexts;
   private readonly tree: IdTree;
   private readonly listeners: ChangeListeners;
   private readonly outside: OutsideChanges;
@@ -72,6 +91,7 @@ export class ContentStore {
     private readonly log?: Logger,
   ) {
     this.cache = new EntryCache(options.maxEntries);
+    this.jsonTexts = new JsonTexts(options.jsonMaxEntries ?? options.maxEntries);
     this.listeners = new ChangeListeners(log);
     this.tree = new IdTree(engine, options.listable, (changed) => {
       // A rescan without a feed found ids that appeared or vanished meanwhile.
@@ -111,6 +131,16 @@ export class ContentStore {
     if (cached) return cached.etag;
     if (this.tree.hasEntry(id) === false) return null;
     return undefined;
+  }
+
+  /** How long a cached entry is trusted without a change feed (ms). */
+  get pollInterval(): number {
+    return this.options.pollInterval;
+  }
+
+  /** False when every read goes to the engine (nothing may be answered from memory). */
+  get cacheEnabled(): boolean {
+    return this.options.cacheEnabled;
   }
 
   /** True when outside changes are reported by the engine's feed rather than found by re-checking revisions. */
@@ -194,20 +224,17 @@ export class ContentStore {
 
   /** The JSON text of an entry's unfiltered view (cached). */
   jsonOf(entry: CachedEntry): string {
-    if (entry.json === undefined) entry.json = JSON.stringify(entry.view);
-    return entry.json;
+    return this.jsonTexts.of(entry);
+  }
+
+  /** How many entries hold their JSON text now (metrics, tests). */
+  get jsonCount(): number {
+    return this.jsonTexts.size;
   }
 
   private remember(stored: StoredEntry, ticket?: string): CachedEntry {
-    const entry: CachedEntry = {
-      id: stored.id,
-      fields: stored.fields,
-      meta: stored.meta,
-      view: this.present(stored.id, stored.fields, stored.meta),
-      etag: etagOf(stored.meta),
-      checkedAt: Date.now(),
-      lruAt: this.cache.stamp(),
-    };
+    const fields = ownStrings(stored.fields);
+    const entry = new StoredRecord(stored.id, fields, stored.meta, this.present(stored.id, fields, stored.meta), Date.now(), this.cache.stamp());
     if (this.options.cacheEnabled && (ticket === undefined || ticket === this.ticket(stored.id))) this.cache.set(entry);
     return entry;
   }
@@ -328,6 +355,7 @@ export class ContentStore {
   clear(): void {
     this.changed();
     this.cache.clear();
+    this.jsonTexts.clear();
     this.tree.clear();
     this.listeners.emit({ kind: 'clear' });
   }
