@@ -49,10 +49,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   const cms = new Cms({ projectDir: options.projectDir, settings: options.settings, log: logger });
   const app = await buildServer(cms, { logger: logger as FastifyBaseLogger, controlSecret: options.controlSecret });
-  const info = await cms.start();
   const host = options.host ?? cms.settings.server.host;
   const port = options.port ?? cms.settings.server.port;
+  // Listen first: single entries are answered from the files at once, collections once the id
+  // tree is built (they wait for it), while the tree loads and entries preload.
   await app.listen({ host, port });
+  let info: Awaited<ReturnType<Cms['start']>>;
+  try {
+    info = await cms.start();
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
+  }
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;

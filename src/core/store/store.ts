@@ -11,6 +11,7 @@ import { WriteLocks } from '../locks.js';
 import type { PlainObject } from '../util.js';
 import { EntryCache, type CachedEntry } from './cache.js';
 import { ChangeListeners, OutsideChanges, stillCurrent, type StoreChange, type StoreChangeListener } from './changes.js';
+import { indexStamp, PersistedIndex, type IndexRecord } from './persisted.js';
 import { IdTree, listAll } from './tree.js';
 
 export type { CachedEntry } from './cache.js';
@@ -28,6 +29,8 @@ export interface StoreOptions {
   pollInterval: number;
   /** Ids listings may show (the core's id rules); others are left out of every listing. */
   listable?: (id: string) => boolean;
+  /** The persisted index (see persisted.ts): its file, and the settings that change decoding. */
+  index?: { file: string; settings: unknown };
 }
 
 export interface Logger {
@@ -64,6 +67,17 @@ export class ContentStore {
   private changes = 0;
   private readonly generation = new Map<string, number>();
   private preloadStopped = false;
+  /**
+   * True from `beginStart` until the change feed runs (or is known not to): entries read then are
+   * answered but not cached, since an edit made before the feed starts would go unnoticed.
+   */
+  private startingUp = false;
+  private readonly persisted: PersistedIndex | undefined;
+  /** `changes` when the persisted index was last written (undefined: never). */
+  private savedAt: number | undefined;
+  private saving: Promise<void> | undefined;
+  /** What the last preload did (tests, logs): entries taken from the persisted index vs parsed. */
+  lastPreload: { entries: number; reused: number; parsed: number; indexLoaded: boolean; ms: number } | undefined;
 
   constructor(
     readonly engine: StorageEngine,
@@ -72,6 +86,7 @@ export class ContentStore {
     private readonly log?: Logger,
   ) {
     this.cache = new EntryCache(options.maxEntries);
+    this.persisted = options.index ? new PersistedIndex(options.index.file, log) : undefined;
     this.listeners = new ChangeListeners(log);
     this.tree = new IdTree(engine, options.listable, (changed) => {
       // A rescan without a feed found ids that appeared or vanished meanwhile.
@@ -208,7 +223,7 @@ export class ContentStore {
       checkedAt: Date.now(),
       lruAt: this.cache.stamp(),
     };
-    if (this.options.cacheEnabled && (ticket === undefined || ticket === this.ticket(stored.id))) this.cache.set(entry);
+    if (this.options.cacheEnabled && !this.startingUp && (ticket === undefined || ticket === this.ticket(stored.id))) this.cache.set(entry);
     return entry;
   }
 
@@ -263,18 +278,99 @@ export class ContentStore {
   /**
    * Decodes every entry into the cache, a slice at a time, yielding to requests in between, so
    * the first collection query does not pay for reading the whole tree. Stops early when closed.
+   * With a bulk-reading engine, entries whose stored revision equals the persisted index's are
+   * taken from it without reading or parsing their files again.
    */
   async preload(): Promise<number> {
     if (!this.options.cacheEnabled) return 0;
+    const started = Date.now();
     await this.ensureTree();
-    const targets = this.tree.entryIdList().slice(0, this.options.maxEntries).map((id) => ({ id }));
+    const ids = this.tree.entryIdList().slice(0, this.options.maxEntries);
+    const records = this.engine.readMany ? await this.loadIndex() : undefined;
     let loaded = 0;
-    for (let start = 0; start < targets.length && !this.preloadStopped; start += 256) {
-      const slice = await this.getMany(targets.slice(start, start + 256));
-      loaded += slice.filter((entry) => entry !== undefined).length;
+    let reused = 0;
+    let parsed = 0;
+    const width = this.engine.readMany ? 512 : 256;
+    for (let start = 0; start < ids.length && !this.preloadStopped; start += width) {
+      const slice = ids.slice(start, start + width);
+      if (this.engine.readMany) {
+        const wanted = slice.filter((id) => !this.cache.has(id));
+        const tickets = wanted.map((id) => this.ticket(id));
+        const results = await this.engine.readMany(wanted, records ? wanted.map((id) => records.get(id)?.revision) : undefined);
+        for (let i = 0; i < wanted.length; i++) {
+          const id = wanted[i]!;
+          const result = results[i]!;
+          if (result.kind === 'same') {
+            this.remember({ id, fields: records!.get(id)!.fields, meta: result.meta }, tickets[i]);
+            reused++;
+          } else if (result.kind === 'entry') {
+            this.remember(result.entry, tickets[i]);
+            parsed++;
+          } else if (result.kind === 'error') {
+            this.log?.warn({ id, err: result.error.message }, 'entry skipped: it cannot be read');
+            continue;
+          } else {
+            continue;
+          }
+          loaded++;
+        }
+        loaded += slice.length - wanted.length;
+      } else {
+        const slice256 = await this.getMany(slice.map((id) => ({ id })));
+        loaded += slice256.filter((entry) => entry !== undefined).length;
+        parsed = loaded;
+      }
       await new Promise((resolve) => setImmediate(resolve));
     }
+    if (this.preloadStopped) return loaded;
+    const ms = Date.now() - started;
+    this.lastPreload = { entries: loaded, reused, parsed, indexLoaded: records !== undefined, ms };
+    this.log?.info({ entries: loaded, reused, parsed, ms }, 'preload done: fully indexed');
+    if (parsed > 0 || records === undefined || records.size !== loaded) {
+      void this.saveIndex().catch((err: Error) => this.log?.warn({ err: err.message }, 'could not write the persisted index'));
+    } else {
+      this.savedAt = this.changes;
+    }
     return loaded;
+  }
+
+  private async stampOfIndex(): Promise<string | undefined> {
+    if (!this.persisted || !this.engine.identity) return undefined;
+    return indexStamp({ identity: await this.engine.identity(), settings: this.options.index!.settings });
+  }
+
+  private async loadIndex(): Promise<Map<string, IndexRecord> | undefined> {
+    const stamp = await this.stampOfIndex();
+    if (!stamp) return undefined;
+    const started = Date.now();
+    const records = await this.persisted!.load(stamp);
+    if (records) this.log?.info({ entries: records.size, ms: Date.now() - started }, 'persisted index loaded');
+    return records;
+  }
+
+  /** Writes the cached entries to the persisted index (one write at a time; skipped when nothing changed). */
+  saveIndex(): Promise<void> {
+    this.saving ??= (async () => {
+      try {
+        const stamp = await this.stampOfIndex();
+        if (!stamp || this.savedAt === this.changes) return;
+        const at = this.changes;
+        const started = Date.now();
+        const cache = this.cache;
+        function* records(): Generator<[string, IndexRecord]> {
+          for (const id of [...cache.keys()]) {
+            const entry = cache.get(id);
+            if (entry) yield [id, { revision: entry.meta.revision, fields: entry.fields }];
+          }
+        }
+        const count = await this.persisted!.save(stamp, records());
+        this.savedAt = at;
+        this.log?.info({ entries: count, ms: Date.now() - started, file: this.persisted!.file }, 'persisted index written');
+      } finally {
+        this.saving = undefined;
+      }
+    })();
+    return this.saving;
   }
 
   /** Builds the id tree now (e.g. at start-up), so the first collection query is fast. */
@@ -338,19 +434,34 @@ export class ContentStore {
 
   // ---- outside changes -----------------------------------------------------------------------
 
-  /** Starts the engine's change feed; returns false (revisions re-checked instead) when unavailable or off. */
-  async startWatching(): Promise<boolean> {
-    if (!this.options.watch || !this.options.cacheEnabled || !this.engine.changes) return false;
-    const size = this.tree.size;
-    if (size > this.options.watchMaxEntries) {
-      this.log?.info({ entries: size, limit: this.options.watchMaxEntries }, 'large project: checking revisions instead of watching');
-      return false;
-    }
-    return this.outside.start();
+  /** Start-up begins: reads are answered but not cached until `startWatching` has decided. */
+  beginStart(): void {
+    this.startingUp = true;
   }
 
+  /** Starts the engine's change feed; returns false (revisions re-checked instead) when unavailable or off. */
+  async startWatching(): Promise<boolean> {
+    try {
+      if (!this.options.watch || !this.options.cacheEnabled || !this.engine.changes) return false;
+      const size = this.tree.size;
+      if (size > this.options.watchMaxEntries) {
+        this.log?.info({ entries: size, limit: this.options.watchMaxEntries }, 'large project: checking revisions instead of watching');
+        return false;
+      }
+      return await this.outside.start();
+    } finally {
+      this.startingUp = false;
+    }
+  }
+
+  /** Stops preloading and the change feed; writes the persisted index when entries changed since. */
   async stopWatching(): Promise<void> {
     this.preloadStopped = true;
     await this.outside.stop();
+    if (this.persisted && this.savedAt !== undefined && this.savedAt !== this.changes) {
+      await this.saveIndex().catch((err: Error) => this.log?.warn({ err: err.message }, 'could not write the persisted index'));
+    } else if (this.saving) {
+      await this.saving.catch(() => undefined);
+    }
   }
 }
