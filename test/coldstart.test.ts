@@ -105,7 +105,7 @@ describe('cold start: persisted index', () => {
       await t.close();
     }
     const run = await cycle((i) => (i === 7 ? 'Edited 7 while down' : i === 8 ? 'Patched 8' : `Item ${i}`));
-    assert.equal(run.counts.parsed, 0, 'the write reached the index at shutdown');
+    assert.equal(run.counts.parsed, 0, `the write reached the index at shutdown: ${run.logs.split('\n').filter((l) => /index|preload/.test(l)).join('\n')}`);
   });
 
   const expectAfterEdits = (i: number) => (i === 7 ? 'Edited 7 while down' : i === 8 ? 'Patched 8' : `Item ${i}`);

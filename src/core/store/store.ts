@@ -286,52 +286,63 @@ export class ContentStore {
     const started = Date.now();
     await this.ensureTree();
     const ids = this.tree.entryIdList().slice(0, this.options.maxEntries);
-    const records = this.engine.readMany ? await this.loadIndex() : undefined;
-    let loaded = 0;
-    let reused = 0;
-    let parsed = 0;
-    const width = this.engine.readMany ? 512 : 256;
-    for (let start = 0; start < ids.length && !this.preloadStopped; start += width) {
-      const slice = ids.slice(start, start + width);
-      if (this.engine.readMany) {
-        const wanted = slice.filter((id) => !this.cache.has(id));
-        const tickets = wanted.map((id) => this.ticket(id));
-        const results = await this.engine.readMany(wanted, records ? wanted.map((id) => records.get(id)?.revision) : undefined);
-        for (let i = 0; i < wanted.length; i++) {
-          const id = wanted[i]!;
-          const result = results[i]!;
-          if (result.kind === 'same') {
-            this.remember({ id, fields: records!.get(id)!.fields, meta: result.meta }, tickets[i]);
-            reused++;
-          } else if (result.kind === 'entry') {
-            this.remember(result.entry, tickets[i]);
-            parsed++;
-          } else if (result.kind === 'error') {
-            this.log?.warn({ id, err: result.error.message }, 'entry skipped: it cannot be read');
-            continue;
-          } else {
-            continue;
-          }
-          loaded++;
-        }
-        loaded += slice.length - wanted.length;
-      } else {
-        const slice256 = await this.getMany(slice.map((id) => ({ id })));
-        loaded += slice256.filter((entry) => entry !== undefined).length;
-        parsed = loaded;
+    if (!this.engine.readMany) {
+      let loaded = 0;
+      for (let start = 0; start < ids.length && !this.preloadStopped; start += 256) {
+        const slice = await this.getMany(ids.slice(start, start + 256).map((id) => ({ id })));
+        loaded += slice.filter((entry) => entry !== undefined).length;
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      await new Promise((resolve) => setImmediate(resolve));
+      if (!this.preloadStopped) this.preloaded(started, loaded, { reused: 0, parsed: loaded }, undefined);
+      return loaded;
     }
-    if (this.preloadStopped) return loaded;
+    const records = await this.loadIndex();
+    const counts = { reused: 0, parsed: 0 };
+    // A change meanwhile (an outside subtree event, a clear) makes the reads of a batch in flight
+    // unfit for the cache (tickets); such ids get one more pass, so the index comes out whole.
+    let todo = ids;
+    for (let pass = 0; pass < 2 && todo.length > 0 && !this.preloadStopped; pass++) {
+      for (let start = 0; start < todo.length && !this.preloadStopped; start += 512) {
+        await this.preloadBatch(todo.slice(start, start + 512), records, counts);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      todo = ids.filter((id) => !this.cache.has(id));
+    }
+    const loaded = ids.length - todo.length;
+    if (!this.preloadStopped) this.preloaded(started, loaded, counts, records);
+    return loaded;
+  }
+
+  /** Reads the ids not cached yet in one bulk call; those the index holds at their current revision are not parsed. */
+  private async preloadBatch(slice: readonly string[], records: Map<string, IndexRecord> | undefined, counts: { reused: number; parsed: number }): Promise<void> {
+    const wanted = slice.filter((id) => !this.cache.has(id));
+    const tickets = wanted.map((id) => this.ticket(id));
+    const results = await this.engine.readMany!(wanted, records ? wanted.map((id) => records.get(id)?.revision) : undefined);
+    for (let i = 0; i < wanted.length; i++) {
+      const id = wanted[i]!;
+      const result = results[i]!;
+      if (result.kind === 'same') {
+        this.remember({ id, fields: records!.get(id)!.fields, meta: result.meta }, tickets[i]);
+        counts.reused++;
+      } else if (result.kind === 'entry') {
+        this.remember(result.entry, tickets[i]);
+        counts.parsed++;
+      } else if (result.kind === 'error') {
+        this.log?.warn({ id, err: result.error.message }, 'entry skipped: it cannot be read');
+      }
+    }
+  }
+
+  /** Logs the end of preloading ("fully indexed") and writes the persisted index when it differs. */
+  private preloaded(started: number, loaded: number, counts: { reused: number; parsed: number }, records: Map<string, IndexRecord> | undefined): void {
     const ms = Date.now() - started;
-    this.lastPreload = { entries: loaded, reused, parsed, indexLoaded: records !== undefined, ms };
-    this.log?.info({ entries: loaded, reused, parsed, ms }, 'preload done: fully indexed');
-    if (parsed > 0 || records === undefined || records.size !== loaded) {
+    this.lastPreload = { entries: loaded, ...counts, indexLoaded: records !== undefined, ms };
+    this.log?.info({ entries: loaded, ...counts, ms }, 'preload done: fully indexed');
+    if (counts.parsed > 0 || records === undefined || records.size !== loaded) {
       void this.saveIndex().catch((err: Error) => this.log?.warn({ err: err.message }, 'could not write the persisted index'));
     } else {
       this.savedAt = this.changes;
     }
-    return loaded;
   }
 
   private async stampOfIndex(): Promise<string | undefined> {
