@@ -45,7 +45,8 @@ export interface WalkFolder {
 
 export type WorkerRequest =
   | { op: 'read'; seq: number; root: string; items: ReadItem[] }
-  | { op: 'walk'; seq: number; root: string; start: string[]; prefix: string; batch: number };
+  /** `cancel`: an Int32 the main thread sets to 1 when the consumer stops early (the walk is synchronous: no message gets in). */
+  | { op: 'walk'; seq: number; root: string; start: string[]; prefix: string; batch: number; cancel: SharedArrayBuffer };
 
 export type WorkerReply =
   | { seq: number; op: 'read'; results: ReadResult[] }
@@ -174,7 +175,9 @@ function walk(request: Extract<WorkerRequest, { op: 'walk' }>, post: (reply: Wor
     leftovers = [];
     skipped = [];
   };
+  const cancelled = new Int32Array(request.cancel);
   const visit = (fd: number, parts: string[], id: string) => {
+    if (Atomics.load(cancelled, 0) !== 0) return;
     let dirents;
     try {
       dirents = readdirSync(`/proc/self/fd/${fd}`, { withFileTypes: true });
@@ -188,6 +191,7 @@ function walk(request: Extract<WorkerRequest, { op: 'walk' }>, post: (reply: Wor
       if (files.length > 0) found.push([id, files]);
     }
     for (const dirent of dirents) {
+      if (Atomics.load(cancelled, 0) !== 0) return;
       if (dirent.name.startsWith('.ft-tmp-')) {
         leftovers.push([...parts, dirent.name]);
         continue;

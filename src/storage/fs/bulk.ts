@@ -97,8 +97,9 @@ export class BulkWorker {
     const queue: WalkReply[] = [];
     let failure: Error | undefined;
     let wake: (() => void) | undefined;
+    const cancel = new SharedArrayBuffer(4);
     this.send(
-      { op: 'walk', seq, root, start, prefix, batch },
+      { op: 'walk', seq, root, start, prefix, batch, cancel },
       {
         onReply: (reply) => {
           const walkReply = reply as WalkReply;
@@ -112,13 +113,18 @@ export class BulkWorker {
         },
       },
     );
-    for (;;) {
-      while (queue.length === 0 && !failure) await new Promise<void>((resolve) => (wake = resolve));
-      wake = undefined;
-      if (queue.length === 0 && failure) throw failure;
-      const reply = queue.shift()!;
-      yield reply;
-      if (reply.done) return;
+    try {
+      for (;;) {
+        while (queue.length === 0 && !failure) await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        if (queue.length === 0 && failure) throw failure;
+        const reply = queue.shift()!;
+        yield reply;
+        if (reply.done) return;
+      }
+    } finally {
+      // A consumer that stopped early (or a failure): the worker ends its walk at the next folder.
+      Atomics.store(new Int32Array(cancel), 0, 1);
     }
   }
 
