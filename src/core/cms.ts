@@ -69,6 +69,15 @@ export class Cms {
         watchMaxEntries: this.settings.cache.watch_max_entries,
         pollInterval: this.settings.cache.poll_interval,
         listable: (id) => isListableId(id, this.settings.entries),
+        ...(this.settings.cache.persist_index
+          ? {
+              index: {
+                file: path.join(this.projectDir, 'var', 'index', 'entries.idx'),
+                // What decoding depends on: which serializer each id gets.
+                settings: { collections: this.settings.entries.collections, directory: this.settings.entries.directory },
+              },
+            }
+          : {}),
       },
       options.log,
     );
@@ -92,7 +101,11 @@ export class Cms {
 
   /** Opens the engine (cleans what a crash left behind), builds the id tree and starts the change feed. */
   async start(): Promise<{ entries: number; recovered: number; watching: boolean }> {
-    const { recovered } = await this.open();
+    // Requests may arrive from now on (the server listens meanwhile): answered, not cached yet.
+    this.store.beginStart();
+    // Crash leftovers are removed during the walk that builds the id tree (one walk, not two).
+    this.opened ??= this.store.engine.open({ deferRecovery: true });
+    const { recovered } = await this.opened;
     const entries = await this.store.warm();
     const watching = await this.store.startWatching();
     await this.webhooks.start();

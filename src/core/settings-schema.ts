@@ -211,6 +211,7 @@ export const settingsSchema = z.object({
     watch: z.boolean(),
     watch_max_entries: count(),
     poll_interval: count(),
+    persist_index: z.boolean(),
   }),
   tokens: z.object({ calls_flush_interval: count(), hash_rounds: z.number().int().min(4).max(31) }),
   security: z.object({

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { Cms } from '../core/cms.js';
+import type { StorageEngine } from '../storage/engine.js';
 import { loadCheckedSettings } from '../core/settings.js';
 import type { PlainObject } from '../core/util.js';
 import { createLogger } from '../logging.js';
@@ -20,6 +21,10 @@ export interface StartOptions {
    * `flextype cache:clear`); without it the server has no control requests.
    */
   controlSecret?: string;
+  /** Another storage engine (tests: one whose walk can be held back). */
+  engine?: StorageEngine;
+  /** Called once the server listens, before the id tree is built and entries are preloaded. */
+  onListening?: (url: string) => void;
 }
 
 export interface RunningServer {
@@ -53,15 +58,25 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       `environment variables that name no setting (misspelled?): ${checked.unknownVariables.join(', ')}`,
     );
   }
-  const cms = new Cms({ projectDir: options.projectDir, settings: options.settings, log: logger, webhooks: 'deliver' });
+  const cms = new Cms({ projectDir: options.projectDir, settings: options.settings, log: logger, webhooks: 'deliver', ...(options.engine ? { engine: options.engine } : {}) });
   const app = await buildServer(cms, { logger, controlSecret: options.controlSecret });
-  const info = await cms.start();
   const host = options.host ?? cms.settings.server.host;
   const port = options.port ?? cms.settings.server.port;
+  // Listen first: single entries are answered from the files at once, collections once the id
+  // tree is built (they wait for it), while the tree loads and entries preload.
   await app.listen({ host, port });
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+  logger.info({ url }, 'listening; building the id tree');
+  options.onListening?.(url);
+  let info: Awaited<ReturnType<Cms['start']>>;
+  try {
+    info = await cms.start();
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
+  }
   let closing: Promise<void> | undefined;
   logger.info({ url, entries: info.entries, watching: info.watching }, 'server listening');
   return {

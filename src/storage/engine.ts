@@ -44,6 +44,13 @@ export interface SourceItem {
   extension: string;
 }
 
+/** One answer of `readMany`. */
+export type BulkRead =
+  | { kind: 'missing' }
+  | { kind: 'same'; meta: Revision }
+  | { kind: 'entry'; entry: StoredEntry }
+  | { kind: 'error'; error: Error };
+
 /** Applied to each entry while a subtree is copied, before the copy becomes visible. */
 export type CopyTransform = (id: string, fields: Fields) => Fields;
 
@@ -65,8 +72,13 @@ export interface StorageEngine {
   readonly kind: string;
   /** Where the entries are, for messages (a folder, or a database URL without its password). */
   readonly location: string;
-  /** Prepares the engine (database schema migrations, leftovers of an interrupted write); returns how many leftovers were cleaned. */
-  open(): Promise<{ recovered: number }>;
+  /**
+   * Prepares the engine (database schema migrations, leftovers of an interrupted write); returns how
+   * many leftovers were cleaned. With `deferRecovery`, an engine whose recovery needs a full walk
+   * may do it during the next full `list()` instead (one walk at start-up, not two), removing only
+   * leftovers older than this call, so writes that began meanwhile are never touched.
+   */
+  open(options?: { deferRecovery?: boolean }): Promise<{ recovered: number }>;
   /** Releases connections and watchers; pending writes finish first. */
   close(): Promise<void>;
 
@@ -111,6 +123,15 @@ export interface StorageEngine {
   children(id: string): Promise<string[]>;
   /** Every entry id at or below `under` (default: all), streamed in batches (constant memory). */
   list(under?: string): AsyncIterable<string[]>;
+
+  /**
+   * Optional bulk read (start-up preload): many entries at once, far cheaper per entry than `read`.
+   * Where `known[i]` is the revision the caller already holds the fields of, and it is still the
+   * stored one, the entry is not read again ('same', with its current revision).
+   */
+  readMany?(ids: readonly string[], known?: readonly (string | undefined)[]): Promise<BulkRead[]>;
+  /** Optional: what identifies the place behind the engine (the entries folder's device and inode), for persisted indexes. */
+  identity?(): Promise<string>;
 
   /**
    * Starts reporting outside changes (see EngineChange). Optional: without it (or when it throws,

@@ -11,6 +11,7 @@ import { WriteLocks } from '../locks.js';
 import type { PlainObject } from '../util.js';
 import { EntryCache, JsonTexts, StoredRecord, type CachedEntry } from './cache.js';
 import { ChangeListeners, OutsideChanges, stillCurrent, type StoreChange, type StoreChangeListener } from './changes.js';
+import { indexStamp, PersistedIndex, type IndexRecord } from './persisted.js';
 import { IdTree, listAll } from './tree.js';
 
 export type { CachedEntry } from './cache.js';
@@ -30,6 +31,8 @@ export interface StoreOptions {
   pollInterval: number;
   /** Ids listings may show (the core's id rules); others are left out of every listing. */
   listable?: (id: string) => boolean;
+  /** The persisted index (see persisted.ts): its file, and the settings that change decoding. */
+  index?: { file: string; settings: unknown };
 }
 
 export interface Logger {
@@ -83,6 +86,17 @@ export class ContentStore {
   private changes = 0;
   private readonly generation = new Map<string, number>();
   private preloadStopped = false;
+  /**
+   * True from `beginStart` until the change feed runs (or is known not to): entries read then are
+   * answered but not cached, since an edit made before the feed starts would go unnoticed.
+   */
+  private startingUp = false;
+  private readonly persisted: PersistedIndex | undefined;
+  /** `changes` when the persisted index was last written (undefined: never). */
+  private savedAt: number | undefined;
+  private saving: Promise<void> | undefined;
+  /** What the last preload did (tests, logs): entries taken from the persisted index vs parsed. */
+  lastPreload: { entries: number; reused: number; parsed: number; indexLoaded: boolean; ms: number } | undefined;
 
   constructor(
     readonly engine: StorageEngine,
@@ -92,6 +106,7 @@ export class ContentStore {
   ) {
     this.cache = new EntryCache(options.maxEntries);
     this.jsonTexts = new JsonTexts(options.jsonMaxEntries ?? options.maxEntries);
+    this.persisted = options.index ? new PersistedIndex(options.index.file, log) : undefined;
     this.listeners = new ChangeListeners(log);
     this.tree = new IdTree(engine, options.listable, (changed) => {
       // A rescan without a feed found ids that appeared or vanished meanwhile.
@@ -235,7 +250,7 @@ export class ContentStore {
   private remember(stored: StoredEntry, ticket?: string): CachedEntry {
     const fields = ownStrings(stored.fields);
     const entry = new StoredRecord(stored.id, fields, stored.meta, this.present(stored.id, fields, stored.meta), Date.now(), this.cache.stamp());
-    if (this.options.cacheEnabled && (ticket === undefined || ticket === this.ticket(stored.id))) this.cache.set(entry);
+    if (this.options.cacheEnabled && !this.startingUp && (ticket === undefined || ticket === this.ticket(stored.id))) this.cache.set(entry);
     return entry;
   }
 
@@ -290,18 +305,110 @@ export class ContentStore {
   /**
    * Decodes every entry into the cache, a slice at a time, yielding to requests in between, so
    * the first collection query does not pay for reading the whole tree. Stops early when closed.
+   * With a bulk-reading engine, entries whose stored revision equals the persisted index's are
+   * taken from it without reading or parsing their files again.
    */
   async preload(): Promise<number> {
     if (!this.options.cacheEnabled) return 0;
+    const started = Date.now();
     await this.ensureTree();
-    const targets = this.tree.entryIdList().slice(0, this.options.maxEntries).map((id) => ({ id }));
-    let loaded = 0;
-    for (let start = 0; start < targets.length && !this.preloadStopped; start += 256) {
-      const slice = await this.getMany(targets.slice(start, start + 256));
-      loaded += slice.filter((entry) => entry !== undefined).length;
-      await new Promise((resolve) => setImmediate(resolve));
+    const ids = this.tree.entryIdList().slice(0, this.options.maxEntries);
+    if (!this.engine.readMany) {
+      let loaded = 0;
+      for (let start = 0; start < ids.length && !this.preloadStopped; start += 256) {
+        const slice = await this.getMany(ids.slice(start, start + 256).map((id) => ({ id })));
+        loaded += slice.filter((entry) => entry !== undefined).length;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (!this.preloadStopped) this.preloaded(started, loaded, { reused: 0, parsed: loaded }, undefined);
+      return loaded;
     }
+    const records = await this.loadIndex();
+    const counts = { reused: 0, parsed: 0 };
+    // A change meanwhile (an outside subtree event, a clear) makes the reads of a batch in flight
+    // unfit for the cache (tickets); such ids get one more pass, so the index comes out whole.
+    let todo = ids;
+    for (let pass = 0; pass < 2 && todo.length > 0 && !this.preloadStopped; pass++) {
+      for (let start = 0; start < todo.length && !this.preloadStopped; start += 512) {
+        await this.preloadBatch(todo.slice(start, start + 512), records, counts);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      todo = ids.filter((id) => !this.cache.has(id));
+    }
+    const loaded = ids.length - todo.length;
+    if (!this.preloadStopped) this.preloaded(started, loaded, counts, records);
     return loaded;
+  }
+
+  /** Reads the ids not cached yet in one bulk call; those the index holds at their current revision are not parsed. */
+  private async preloadBatch(slice: readonly string[], records: Map<string, IndexRecord> | undefined, counts: { reused: number; parsed: number }): Promise<void> {
+    const wanted = slice.filter((id) => !this.cache.has(id));
+    const tickets = wanted.map((id) => this.ticket(id));
+    const results = await this.engine.readMany!(wanted, records ? wanted.map((id) => records.get(id)?.revision) : undefined);
+    for (let i = 0; i < wanted.length; i++) {
+      const id = wanted[i]!;
+      const result = results[i]!;
+      if (result.kind === 'same') {
+        this.remember({ id, fields: records!.get(id)!.fields, meta: result.meta }, tickets[i]);
+        counts.reused++;
+      } else if (result.kind === 'entry') {
+        this.remember(result.entry, tickets[i]);
+        counts.parsed++;
+      } else if (result.kind === 'error') {
+        this.log?.warn({ id, err: result.error.message }, 'entry skipped: it cannot be read');
+      }
+    }
+  }
+
+  /** Logs the end of preloading ("fully indexed") and writes the persisted index when it differs. */
+  private preloaded(started: number, loaded: number, counts: { reused: number; parsed: number }, records: Map<string, IndexRecord> | undefined): void {
+    const ms = Date.now() - started;
+    this.lastPreload = { entries: loaded, ...counts, indexLoaded: records !== undefined, ms };
+    this.log?.info({ entries: loaded, ...counts, ms }, 'preload done: fully indexed');
+    if (counts.parsed > 0 || records === undefined || records.size !== loaded) {
+      void this.saveIndex().catch((err: Error) => this.log?.warn({ err: err.message }, 'could not write the persisted index'));
+    } else {
+      this.savedAt = this.changes;
+    }
+  }
+
+  private async stampOfIndex(): Promise<string | undefined> {
+    if (!this.persisted || !this.engine.identity) return undefined;
+    return indexStamp({ identity: await this.engine.identity(), settings: this.options.index!.settings });
+  }
+
+  private async loadIndex(): Promise<Map<string, IndexRecord> | undefined> {
+    const stamp = await this.stampOfIndex();
+    if (!stamp) return undefined;
+    const started = Date.now();
+    const records = await this.persisted!.load(stamp);
+    if (records) this.log?.info({ entries: records.size, ms: Date.now() - started }, 'persisted index loaded');
+    return records;
+  }
+
+  /** Writes the cached entries to the persisted index (one write at a time; skipped when nothing changed). */
+  saveIndex(): Promise<void> {
+    this.saving ??= (async () => {
+      try {
+        const stamp = await this.stampOfIndex();
+        if (!stamp || this.savedAt === this.changes) return;
+        const at = this.changes;
+        const started = Date.now();
+        const cache = this.cache;
+        function* records(): Generator<[string, IndexRecord]> {
+          for (const id of [...cache.keys()]) {
+            const entry = cache.get(id);
+            if (entry) yield [id, { revision: entry.meta.revision, fields: entry.fields }];
+          }
+        }
+        const count = await this.persisted!.save(stamp, records());
+        this.savedAt = at;
+        this.log?.info({ entries: count, ms: Date.now() - started, file: this.persisted!.file }, 'persisted index written');
+      } finally {
+        this.saving = undefined;
+      }
+    })();
+    return this.saving;
   }
 
   /** Builds the id tree now (e.g. at start-up), so the first collection query is fast. */
@@ -371,19 +478,34 @@ export class ContentStore {
 
   // ---- outside changes -----------------------------------------------------------------------
 
-  /** Starts the engine's change feed; returns false (revisions re-checked instead) when unavailable or off. */
-  async startWatching(): Promise<boolean> {
-    if (!this.options.watch || !this.options.cacheEnabled || !this.engine.changes) return false;
-    const size = this.tree.size;
-    if (size > this.options.watchMaxEntries) {
-      this.log?.info({ entries: size, limit: this.options.watchMaxEntries }, 'large project: checking revisions instead of watching');
-      return false;
-    }
-    return this.outside.start();
+  /** Start-up begins: reads are answered but not cached until `startWatching` has decided. */
+  beginStart(): void {
+    this.startingUp = true;
   }
 
+  /** Starts the engine's change feed; returns false (revisions re-checked instead) when unavailable or off. */
+  async startWatching(): Promise<boolean> {
+    try {
+      if (!this.options.watch || !this.options.cacheEnabled || !this.engine.changes) return false;
+      const size = this.tree.size;
+      if (size > this.options.watchMaxEntries) {
+        this.log?.info({ entries: size, limit: this.options.watchMaxEntries }, 'large project: checking revisions instead of watching');
+        return false;
+      }
+      return await this.outside.start();
+    } finally {
+      this.startingUp = false;
+    }
+  }
+
+  /** Stops preloading and the change feed; writes the persisted index when entries changed since. */
   async stopWatching(): Promise<void> {
     this.preloadStopped = true;
     await this.outside.stop();
+    if (this.persisted && this.savedAt !== undefined && this.savedAt !== this.changes) {
+      await this.saveIndex().catch((err: Error) => this.log?.warn({ err: err.message }, 'could not write the persisted index'));
+    } else if (this.saving) {
+      await this.saving.catch(() => undefined);
+    }
   }
 }

@@ -3,6 +3,8 @@
  * Folders are held open on the way to a file (safe-fs.ts), so no link leads out of `entries/`.
  */
 import { promises as fs, type Dirent } from 'node:fs';
+import { BulkWorker } from './bulk.js';
+import { revisionText, type ReadItem } from './bulk-worker.js';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { DecodeError, type Fields } from '../serializers/index.js';
@@ -12,6 +14,7 @@ import {
   type CopyTransform,
   type EngineChange,
   type EntryFormat,
+  type BulkRead,
   type FormatResolver,
   type Revision,
   type StorageEngine,
@@ -19,7 +22,7 @@ import {
 } from '../engine.js';
 import { assertTargetFree, copyTree } from './copy.js';
 import { readFileIn, revisionOf, statIn, tempName, TEMP_PREFIX, writeNew } from './files.js';
-import { decodeText, errnoOf, HeldDir, isMissing, openPath, undoCreated, walkTree, type Folder } from './safe-fs.js';
+import { decodeText, errnoOf, HELD_FOLDERS, HeldDir, isMissing, openPath, undoCreated, walkTree, type Folder } from './safe-fs.js';
 import { watchTree } from './watch.js';
 
 export { TEMP_PREFIX } from './files.js';
@@ -56,6 +59,10 @@ export class FsEngine implements StorageEngine {
   private readonly feeds = new Set<ChangeFeed>();
   /** The write in flight per id (see `replace`). */
   private readonly replacing = new Map<string, Promise<void>>();
+  /** Synchronous bulk walks and reads in a worker thread (Linux, held folders only). */
+  private readonly bulk: BulkWorker | undefined = HELD_FOLDERS ? new BulkWorker() : undefined;
+  /** Set by open({ deferRecovery }): the next full walk removes leftovers changed before this time. */
+  private recoverBefore: number | undefined;
 
   constructor(options: FsEngineOptions) {
     this.location = path.resolve(options.root);
@@ -329,13 +336,114 @@ export class FsEngine implements StorageEngine {
     if (!info.isDirectory()) throw new StorageError('the entries folder is not a folder', 'unavailable');
   }
 
-  async open(): Promise<{ recovered: number }> {
+  async open(options: { deferRecovery?: boolean } = {}): Promise<{ recovered: number }> {
+    if (options.deferRecovery && this.bulk) {
+      this.recoverBefore = Date.now();
+      return { recovered: 0 };
+    }
     return { recovered: await this.recover() };
+  }
+
+  async identity(): Promise<string> {
+    await this.openRoot().then((root) => root.close());
+    const s = await fs.stat(this.location);
+    return `${s.dev}:${s.ino}`;
+  }
+
+  /** Leftovers found by a walk after open({ deferRecovery }): removed unless changed since the open (a write under way). */
+  private async removeLeftovers(found: readonly string[][], before: number): Promise<number> {
+    let removed = 0;
+    for (const parts of found) {
+      try {
+        const done = await this.inFolder(parts.slice(0, -1), async (dir) => {
+          const s = await fs.lstat(dir.at(parts[parts.length - 1]!)).catch(() => undefined);
+          // A rename (the trash of a delete) changes ctime, not mtime: ctime tells when it was made so.
+          if (!s || s.ctimeMs >= before) return false;
+          await dir.removeTree(parts[parts.length - 1]!);
+          return true;
+        });
+        if (done) removed++;
+      } catch (err) {
+        this.log?.warn({ leftover: path.join(this.location, ...parts), err: (err as Error).message }, 'could not remove a leftover temporary file; kept');
+      }
+    }
+    if (removed > 0) this.log?.warn({ removed }, 'removed temporary files left by an interrupted write');
+    return removed;
+  }
+
+  /** The walk of `list` in the worker: ids whose folder holds their entry file. */
+  private async *listInWorker(under: string): AsyncGenerator<string[]> {
+    const root = await this.io(() => this.openRoot());
+    let realRoot: string;
+    try {
+      realRoot = await root.realPath();
+    } finally {
+      await root.close();
+    }
+    const recoverBefore = under === '' ? this.recoverBefore : undefined;
+    if (recoverBefore !== undefined) this.recoverBefore = undefined;
+    const leftovers: string[][] = [];
+    for await (const reply of this.bulk!.walk(realRoot, this.partsOf(under), under, LIST_BATCH)) {
+      for (const { folder, message } of reply.skipped) this.log?.warn({ folder: path.join(this.location, folder), err: message }, 'folder cannot be read; skipped');
+      if (recoverBefore !== undefined) leftovers.push(...reply.leftovers);
+      const ids: string[] = [];
+      for (const [id, files] of reply.found) if (files.includes(this.fileName(this.resolveFormat(id)))) ids.push(id);
+      if (ids.length > 0) yield ids;
+    }
+    if (recoverBefore !== undefined) await this.removeLeftovers(leftovers, recoverBefore);
+  }
+
+  async readMany(ids: readonly string[], known: readonly (string | undefined)[] = []): Promise<BulkRead[]> {
+    if (!this.bulk) {
+      return Promise.all(
+        ids.map(async (id): Promise<BulkRead> => {
+          try {
+            const entry = await this.read(id);
+            return entry ? { kind: 'entry', entry } : { kind: 'missing' };
+          } catch (err) {
+            return { kind: 'error', error: err as Error };
+          }
+        }),
+      );
+    }
+    const formats = ids.map((id) => this.resolveFormat(id));
+    const items: ReadItem[] = ids.map((id, i) => {
+      const item: ReadItem = { parts: this.partsOf(id), file: this.fileName(formats[i]!) };
+      if (known[i] !== undefined) item.known = known[i]!;
+      return item;
+    });
+    const root = await this.io(() => this.openRoot());
+    let realRoot: string;
+    try {
+      realRoot = await root.realPath();
+    } finally {
+      await root.close();
+    }
+    const results = await this.bulk.read(realRoot, items);
+    return results.map((result, i): BulkRead => {
+      const id = ids[i]!;
+      switch (result.kind) {
+        case 'missing':
+          return { kind: 'missing' };
+        case 'error':
+          return { kind: 'error', error: Object.assign(new Error(result.message), result.code ? { code: result.code } : {}) };
+        case 'same':
+          return { kind: 'same', meta: { revision: revisionText(result.stat), ...timesOf(result.stat) } };
+        case 'text':
+          try {
+            const meta = { revision: revisionText(result.stat), ...timesOf(result.stat) };
+            return { kind: 'entry', entry: { id, fields: this.decode(id, formats[i]!, result.text), meta } };
+          } catch (err) {
+            return { kind: 'error', error: err as Error };
+          }
+      }
+    });
   }
 
   /** Stops the change feeds and waits for the file operations in flight. */
   async close(): Promise<void> {
     for (const feed of [...this.feeds]) await feed.close();
+    await this.bulk?.close();
     // Bounded by the operations already queued: nothing new is started by the engine itself.
     while (this.io.activeCount + this.io.pendingCount > 0) await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -386,6 +494,7 @@ export class FsEngine implements StorageEngine {
   }
 
   list(under = ''): AsyncIterable<string[]> {
+    if (this.bulk) return this.listInWorker(under);
     return this.walk<string>({ parts: this.partsOf(under), id: under }, ({ parts, id }, dirents) => {
       const found: string[] = [];
       if (id !== '') {
@@ -465,4 +574,8 @@ export class FsEngine implements StorageEngine {
     this.feeds.add(feed);
     return feed;
   }
+}
+
+function timesOf(s: { mtimeMs: number; ctimeMs: number; atimeMs: number; size: number }): Omit<Revision, 'revision'> {
+  return { mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, atimeMs: s.atimeMs, size: s.size };
 }

@@ -1,0 +1,247 @@
+/**
+ * The bulk side of the file engine, run in a worker thread: walking the whole tree and reading
+ * many entry files with synchronous calls. An awaited fs call costs a promise round trip each
+ * (about 28 CPU-µs); eleven of them per entry made start-up slow, parsing was not the bottleneck.
+ * Here one entry costs a few plain syscalls, and the event loop of the server stays free.
+ *
+ * The safety model is the one of safe-fs.ts: folders are held open and every next step names
+ * `/proc/self/fd/<fd>/<name>` (the fd table is shared by the threads of a process), each folder
+ * is opened with O_DIRECTORY|O_NOFOLLOW and each file with O_NOFOLLOW, so no link is followed.
+ * Only used where /proc/self/fd exists (HELD_FOLDERS); elsewhere the engine stays asynchronous.
+ */
+import { closeSync, constants as C, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+
+const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
+const FILE_FLAGS = C.O_RDONLY | C.O_NOFOLLOW;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export interface StatFields {
+  ino: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  atimeMs: number;
+  size: number;
+}
+
+/** One entry to read: its path segments, its file name, and the revision already known (skip the read when equal). */
+export interface ReadItem {
+  parts: string[];
+  file: string;
+  known?: string;
+}
+
+export type ReadResult =
+  | { kind: 'missing' }
+  | { kind: 'same'; stat: StatFields }
+  | { kind: 'text'; stat: StatFields; text: string; valid: boolean }
+  | { kind: 'error'; message: string; code?: string };
+
+export interface WalkFolder {
+  parts: string[];
+  /** The entry file name of this folder's id ('' for the root: none). */
+  file: string;
+}
+
+export type WorkerRequest =
+  | { op: 'read'; seq: number; root: string; items: ReadItem[] }
+  /** `cancel`: an Int32 the main thread sets to 1 when the consumer stops early (the walk is synchronous: no message gets in). */
+  | { op: 'walk'; seq: number; root: string; start: string[]; prefix: string; batch: number; cancel: SharedArrayBuffer };
+
+export type WorkerReply =
+  | { seq: number; op: 'read'; results: ReadResult[] }
+  /** `found`: folders with plain files, as [id, file names] (the engine knows which name makes an entry). */
+  | { seq: number; op: 'walk'; found: [string, string[]][]; leftovers: string[][]; done: boolean; skipped: { folder: string; message: string }[] }
+  | { seq: number; op: 'fail'; message: string; code?: string };
+
+/** Same text as files.ts revisionOf (the ETag must not depend on which path read the file). */
+export function revisionText(s: StatFields): string {
+  const micros = (ms: number) => Math.round(ms * 1000).toString(36);
+  return `${s.ino.toString(36)}-${micros(s.mtimeMs)}-${micros(s.ctimeMs)}-${s.size.toString(36)}`;
+}
+
+const at = (fd: number, name: string) => `/proc/self/fd/${fd}/${name}`;
+const codeOf = (err: unknown) => (err as NodeJS.ErrnoException).code;
+
+/** Held folder fds along the path of the previous item, so neighbours share their opens. */
+class HeldChain {
+  private names: string[] = [];
+  private fds: number[] = [];
+  constructor(private readonly rootFd: number) {}
+
+  /** The fd of the folder `parts`, or throws (ENOENT/ENOTDIR/ELOOP: not there, or a link). */
+  open(parts: readonly string[]): number {
+    let common = 0;
+    while (common < this.names.length && common < parts.length && this.names[common] === parts[common]) common++;
+    this.truncate(common);
+    for (let i = common; i < parts.length; i++) {
+      const parent = i === 0 ? this.rootFd : this.fds[i - 1]!;
+      const fd = openSync(at(parent, parts[i]!), DIR_FLAGS);
+      this.names.push(parts[i]!);
+      this.fds.push(fd);
+    }
+    return parts.length === 0 ? this.rootFd : this.fds[parts.length - 1]!;
+  }
+
+  truncate(length: number): void {
+    while (this.fds.length > length) {
+      closeSync(this.fds.pop()!);
+      this.names.pop();
+    }
+  }
+}
+
+function statOf(fd: number): { stat: StatFields; isFile: boolean } {
+  const s = fstatSync(fd);
+  return { stat: { ino: s.ino, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, atimeMs: s.atimeMs, size: s.size }, isFile: s.isFile() };
+}
+
+function readAll(fd: number, size: number): Buffer {
+  // The size may change while reading (an editor writing in place): read until EOF.
+  let buffer = Buffer.allocUnsafe(Math.max(size, 4096));
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      const bigger = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(bigger, 0, 0, length);
+      buffer = bigger;
+    }
+    const n = readSync(fd, buffer, length, buffer.length - length, null);
+    if (n === 0) break;
+    length += n;
+  }
+  return buffer.subarray(0, length);
+}
+
+function readOne(chain: HeldChain, item: ReadItem): ReadResult {
+  let dirFd: number;
+  try {
+    dirFd = chain.open(item.parts);
+  } catch (err) {
+    const code = codeOf(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return { kind: 'missing' };
+    return { kind: 'error', message: (err as Error).message, ...(code ? { code } : {}) };
+  }
+  let fd: number;
+  try {
+    fd = openSync(at(dirFd, item.file), FILE_FLAGS);
+  } catch (err) {
+    const code = codeOf(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EISDIR') return { kind: 'missing' };
+    return { kind: 'error', message: (err as Error).message, ...(code ? { code } : {}) };
+  }
+  try {
+    const { stat, isFile } = statOf(fd);
+    if (!isFile) return { kind: 'missing' };
+    if (item.known !== undefined && item.known === revisionText(stat)) return { kind: 'same', stat };
+    const bytes = readAll(fd, stat.size);
+    try {
+      return { kind: 'text', stat, text: strictUtf8.decode(bytes), valid: true };
+    } catch {
+      return { kind: 'text', stat, text: bytes.toString('utf8'), valid: false };
+    }
+  } catch (err) {
+    const code = codeOf(err);
+    return { kind: 'error', message: (err as Error).message, ...(code ? { code } : {}) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function read(request: Extract<WorkerRequest, { op: 'read' }>): WorkerReply {
+  const rootFd = openSync(request.root, C.O_RDONLY | C.O_DIRECTORY);
+  const chain = new HeldChain(rootFd);
+  try {
+    return { seq: request.seq, op: 'read', results: request.items.map((item) => readOne(chain, item)) };
+  } finally {
+    chain.truncate(0);
+    closeSync(rootFd);
+  }
+}
+
+/**
+ * Walks the tree depth-first from `start`, holding each folder's fd while its children are read
+ * (at most the tree's depth of fds at once). Posts ids in batches; temporary leftovers (names with
+ * the `.ft-tmp-` prefix) are reported for the engine's recovery.
+ */
+function walk(request: Extract<WorkerRequest, { op: 'walk' }>, post: (reply: WorkerReply) => void): void {
+  const rootFd = openSync(request.root, C.O_RDONLY | C.O_DIRECTORY);
+  let found: [string, string[]][] = [];
+  let leftovers: string[][] = [];
+  let skipped: { folder: string; message: string }[] = [];
+  const flush = (done: boolean) => {
+    post({ seq: request.seq, op: 'walk', found, leftovers, done, skipped });
+    found = [];
+    leftovers = [];
+    skipped = [];
+  };
+  const cancelled = new Int32Array(request.cancel);
+  const visit = (fd: number, parts: string[], id: string) => {
+    if (Atomics.load(cancelled, 0) !== 0) return;
+    let dirents;
+    try {
+      dirents = readdirSync(`/proc/self/fd/${fd}`, { withFileTypes: true });
+    } catch (err) {
+      const code = codeOf(err);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') skipped.push({ folder: parts.join('/'), message: (err as Error).message });
+      return;
+    }
+    if (id !== '') {
+      const files = dirents.filter((d) => d.isFile() && !d.name.startsWith('.')).map((d) => d.name);
+      if (files.length > 0) found.push([id, files]);
+    }
+    for (const dirent of dirents) {
+      if (Atomics.load(cancelled, 0) !== 0) return;
+      if (dirent.name.startsWith('.ft-tmp-')) {
+        leftovers.push([...parts, dirent.name]);
+        continue;
+      }
+      if (dirent.name.startsWith('.') || !dirent.isDirectory()) continue;
+      let child: number;
+      try {
+        child = openSync(at(fd, dirent.name), DIR_FLAGS);
+      } catch (err) {
+        const code = codeOf(err);
+        // Vanished meanwhile, or replaced by a link: skipped, as in the asynchronous walk.
+        if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') skipped.push({ folder: [...parts, dirent.name].join('/'), message: (err as Error).message });
+        continue;
+      }
+      try {
+        visit(child, [...parts, dirent.name], id === '' ? dirent.name : `${id}/${dirent.name}`);
+      } finally {
+        closeSync(child);
+      }
+      if (found.length >= request.batch) flush(false);
+    }
+  };
+  try {
+    const chain = new HeldChain(rootFd);
+    let startFd: number;
+    try {
+      startFd = chain.open(request.start);
+    } catch {
+      chain.truncate(0);
+      flush(true);
+      return;
+    }
+    try {
+      visit(startFd, request.start, request.prefix);
+    } finally {
+      chain.truncate(0);
+    }
+    flush(true);
+  } finally {
+    closeSync(rootFd);
+  }
+}
+
+parentPort?.on('message', (request: WorkerRequest) => {
+  const post = (reply: WorkerReply) => parentPort!.postMessage(reply);
+  try {
+    if (request.op === 'read') post(read(request));
+    else walk(request, post);
+  } catch (err) {
+    const code = codeOf(err);
+    post({ seq: request.seq, op: 'fail', message: (err as Error).message, ...(code ? { code } : {}) });
+  }
+});
