@@ -313,8 +313,11 @@ describe('cache: the calls counter across a graceful restart', () => {
 
       const second = await startTestServer({ projectDir, withToken: false, sameStoreAs: first });
       try {
-        const stored = parseYaml(await storedText(second, `tokens/${token}`)) as Record<string, unknown>;
-        assert.equal(stored['calls'], counted, 'the graceful close wrote the counter');
+        // On PostgreSQL the shared counter table holds the count, not the token entry (README "Scaling out").
+        if (!ON_POSTGRES) {
+          const stored = parseYaml(await storedText(second, `tokens/${token}`)) as Record<string, unknown>;
+          assert.equal(stored['calls'], counted, 'the graceful close wrote the counter');
+        }
 
         // This read is itself an authorized call, counted before the token is shown.
         const read = await call(second.base, 'GET', '/tokens', { query: `id=${q(token)}&token=${q(token)}&access_token=${q(accessToken)}` });
