@@ -132,6 +132,7 @@ export interface Requests {
   saveEntrySource: { id: string; source: string };
   previewEntry: { id: string; data: Fields };
   describeSelf: Record<string, never>;
+  watchChanges: Record<string, never>;
 }
 
 /** The 200 answers, per operation (204 answers have no body). */
