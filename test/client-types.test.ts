@@ -20,8 +20,8 @@ const WORK = path.join(REPO_ROOT, 'test-artifacts', `client-types-${process.pid}
 const CLIENT = path.join(REPO_ROOT, 'src', 'client', 'index.js');
 
 /** Operations whose request and answer types the client declares (the docs endpoints aside). */
-const REQUESTS = ['fetchEntry', 'createEntry', 'updateEntry', 'moveEntry', 'copyEntry', 'deleteEntry', 'fetchToken', 'createToken', 'updateToken', 'deleteToken', 'generateToken', 'generateHash', 'verifyHash', 'getRegistry', 'clearCache', 'runQuery'];
-const ANSWERS = ['fetchEntry', 'createEntry', 'updateEntry', 'moveEntry', 'copyEntry', 'fetchToken', 'createToken', 'updateToken', 'generateToken', 'generateHash', 'verifyHash', 'getRegistry', 'runQuery'];
+const REQUESTS = ['fetchEntry', 'createEntry', 'updateEntry', 'moveEntry', 'copyEntry', 'deleteEntry', 'fetchToken', 'createToken', 'updateToken', 'deleteToken', 'generateToken', 'generateHash', 'verifyHash', 'getRegistry', 'clearCache', 'runQuery', 'fetchEntrySource', 'saveEntrySource', 'previewEntry'];
+const ANSWERS = ['fetchEntry', 'createEntry', 'updateEntry', 'moveEntry', 'copyEntry', 'fetchToken', 'createToken', 'updateToken', 'generateToken', 'generateHash', 'verifyHash', 'getRegistry', 'runQuery', 'fetchEntrySource', 'saveEntrySource', 'previewEntry', 'describeSelf'];
 
 const PRELUDE = `import type { operations, components } from './api.js';
 import type { Requests, Answers, Entry, TokenEntry, ErrorBody, FetchOptions, WhereItem } from ${JSON.stringify(CLIENT)};

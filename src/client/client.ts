@@ -7,9 +7,11 @@ import { orderedMembers, toQueryString } from './encode.js';
 import { FlextypeError, isErrorBody } from './errors.js';
 import type {
   Answers,
+  ChangeEvent,
   Collection,
   Entry,
   FetchOptions,
+  Fields,
   FilterOptions,
   FindOptions,
   Page,
@@ -96,6 +98,20 @@ export class FlextypeClient {
     delete: async (id: string, options: WriteOptions = {}): Promise<void> => {
       await this.write('DELETE', '/entries', { id } satisfies Requests['deleteEntry'], options);
     },
+    /** The entry's stored text as is (needs write access: private fields included). */
+    source: (id: string): Promise<Answers['fetchEntrySource']> =>
+      this.json('GET', '/entries/source', { id } satisfies Requests['fetchEntrySource'], true) as Promise<Answers['fetchEntrySource']>,
+    /** Replaces the stored text (it must parse); `ifMatch` refuses it (412) when someone changed the entry meanwhile. */
+    saveSource: (id: string, source: string, options: WriteOptions = {}): Promise<Entry> =>
+      this.write('PUT', '/entries/source', { id, source } satisfies Requests['saveEntrySource'], options) as Promise<Entry>,
+    /** What `data` would answer as entry `id`, rendered by the server; nothing is stored. */
+    preview: (id: string, data: Fields): Promise<Entry> =>
+      this.write('POST', '/entries/preview', { id, data } satisfies Requests['previewEntry']) as Promise<Entry>,
+    /**
+     * The change stream: entries changing through the API, on disk or on another node, until
+     * `signal` aborts or the server ends the stream (then reconnect, and refetch what is shown).
+     */
+    changes: (signal?: AbortSignal): AsyncGenerator<ChangeEvent, void, undefined> => this.changeStream(signal),
   };
 
   readonly tokens = {
@@ -116,6 +132,11 @@ export class FlextypeClient {
     verifyHash: (value: string, hash: string): Promise<Answers['verifyHash']> =>
       this.write('POST', '/tokens/verify-hash', { string: value, hash } satisfies Requests['verifyHash']) as Promise<Answers['verifyHash']>,
   };
+
+  /** What this client's token may do: its scopes (null: all), call limit and expiry. */
+  self(): Promise<Answers['describeSelf']> {
+    return this.json('GET', '/tokens/self', {}, true) as Promise<Answers['describeSelf']>;
+  }
 
   readonly registry = {
     /** A registry value; with `fallback`, answered instead of 404 for a missing key. */
@@ -147,6 +168,49 @@ export class FlextypeClient {
   async openapi(): Promise<Record<string, unknown>> {
     const sent = await this.send('GET', '/openapi.json', {}, false, undefined, false);
     return JSON.parse(sent.text) as Record<string, unknown>;
+  }
+
+  private async *changeStream(signal?: AbortSignal): AsyncGenerator<ChangeEvent, void, undefined> {
+    const headers: Record<string, string> = { accept: 'text/event-stream', ...this.options.headers };
+    let url = `${this.base}/changes`;
+    if (this.options.credentials === 'parameters') url += `?${toQueryString({ token: this.options.token })}`;
+    else headers['authorization'] = `Bearer ${this.options.token}`;
+    const response = await this.fetcher(url, { method: 'GET', headers, ...(signal ? { signal } : {}) });
+    if (!response.ok || !response.body) {
+      const text = await response.text();
+      let parsed: unknown;
+      try {
+        parsed = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      throw new FlextypeError({ status: response.status, body: isErrorBody(parsed) ? parsed : undefined, headers: response.headers, method: 'GET', path: '/changes' });
+    }
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let type = 'message';
+          let data = '';
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event:')) type = line.slice(6).trim();
+            else if (line.startsWith('data:')) data += line.slice(5).trim();
+          }
+          if (type === 'ready' || type === 'clear') yield { type };
+          else if (type === 'change' && data !== '') yield { type: 'change', ...(JSON.parse(data) as Omit<Extract<ChangeEvent, { type: 'change' }>, 'type'>) };
+        }
+      }
+    } finally {
+      reader.cancel().catch(() => undefined);
+    }
   }
 
   private withOptions(id: string, options: FetchOptions | undefined): Requests['fetchEntry'] & Requests['fetchToken'] {

@@ -128,6 +128,11 @@ export interface Requests {
   getRegistry: { id: string; default?: unknown };
   clearCache: Record<string, never>;
   runQuery: { query: QueryMap };
+  fetchEntrySource: { id: string };
+  saveEntrySource: { id: string; source: string };
+  previewEntry: { id: string; data: Fields };
+  describeSelf: Record<string, never>;
+  watchChanges: Record<string, never>;
 }
 
 /** The 200 answers, per operation (204 answers have no body). */
@@ -145,7 +150,39 @@ export interface Answers {
   verifyHash: { verified: boolean };
   getRegistry: RegistryValue;
   runQuery: QueryResult;
+  fetchEntrySource: EntrySource;
+  saveEntrySource: Entry;
+  previewEntry: Entry;
+  describeSelf: TokenPowers;
 }
+
+/** An entry's stored text (the raw editor). */
+export interface EntrySource {
+  id: string;
+  source: string;
+  /** The serializer: frontmatter, yaml, json, json5. */
+  format: string;
+  extension: string;
+  etag: string;
+  /** The stored fields, unrendered (what an editor edits); null when the text does not parse. */
+  fields: Fields | null;
+}
+
+/** What the calling token may do. */
+export interface TokenPowers {
+  /** null: every scope. */
+  scopes: string[] | null;
+  /** 0: no limit. */
+  limit_calls: number;
+  /** Unix seconds; null: never. */
+  expires_at: number | null;
+}
+
+/** One event of the change stream (GET /api/v1/changes). */
+export type ChangeEvent =
+  | { type: 'ready' }
+  | { type: 'clear' }
+  | { type: 'change'; kind: 'entry' | 'subtree'; id: string; origin: 'api' | 'outside' };
 
 /** A collection answer, its order kept exactly (ids that look like numbers included). */
 export interface Collection<T> {

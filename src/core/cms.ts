@@ -87,7 +87,7 @@ export class Cms {
       maxItems: this.settings.query.max_items,
       timeZone: this.settings.timezone,
     };
-    this.entries = new EntriesService(this.store, this.settings.entries, queryLimits);
+    this.entries = new EntriesService(this.store, this.settings.entries, queryLimits, resolve);
     this.entries.pushdownEnabled = this.settings.query.pushdown;
     this.renderer = new Renderer({ settings: this.settings, registry: this.registry, store: this.store, projectDir: this.projectDir, present: presentOptions });
     this.renderer.attach(this.entries);

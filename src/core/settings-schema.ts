@@ -258,6 +258,10 @@ export const settingsSchema = z.object({
     // One JSON line per answered request (request id, method, route, status, duration, bytes).
     access: z.boolean(),
   }),
+  admin: z.object({
+    // The editors' web app at /admin (static files; it signs in with a token, like any client).
+    enabled: z.boolean(),
+  }),
   metrics: z.object({
     // Prometheus text at GET /metrics.
     enabled: z.boolean(),

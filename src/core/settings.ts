@@ -23,10 +23,10 @@ export class SettingsError extends Error {
   override readonly name = 'SettingsError';
 }
 
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export const DEFAULT_SETTINGS_FILE = path.join(packageRoot, 'config', 'default-settings.yaml');
-export const PACKAGE_JSON_FILE = path.join(packageRoot, 'package.json');
+export const DEFAULT_SETTINGS_FILE = path.join(PACKAGE_ROOT, 'config', 'default-settings.yaml');
+export const PACKAGE_JSON_FILE = path.join(PACKAGE_ROOT, 'package.json');
 
 /** The project's own settings file, at the reference's location. */
 export function projectSettingsFile(projectDir: string): string {

@@ -21,14 +21,16 @@ import { routePathOf } from './params.js';
 import { createReplier } from './reply.js';
 import { CACHE_PATHS, cacheRoutes } from './routes/cache.js';
 import { controlRoutes } from './routes/control.js';
+import { adminRoutes } from './routes/admin.js';
 import { DOCS_PATHS, docsRoutes } from './routes/docs.js';
 import { ENTRIES_PATHS, entriesRoutes } from './routes/entries.js';
+import { LIVE_PATHS, liveRoutes } from './routes/live.js';
 import { opsPaths, opsRoutes } from './routes/ops.js';
 import { QUERY_PATHS, queryRoutes } from './routes/query.js';
 import { REGISTRY_PATHS, registryRoutes } from './routes/registry.js';
 import { TOKENS_PATHS, tokensRoutes } from './routes/tokens.js';
 
-const API_PATHS: Record<string, string[]> = { ...ENTRIES_PATHS, ...TOKENS_PATHS, ...REGISTRY_PATHS, ...CACHE_PATHS, ...QUERY_PATHS, ...DOCS_PATHS };
+const API_PATHS: Record<string, string[]> = { ...ENTRIES_PATHS, ...TOKENS_PATHS, ...REGISTRY_PATHS, ...CACHE_PATHS, ...QUERY_PATHS, ...DOCS_PATHS, ...LIVE_PATHS };
 
 export interface ServerOptions {
   /** Failures, and the access log (settings log.access), go here. */
@@ -165,6 +167,8 @@ export async function buildServer(cms: Cms, options: ServerOptions = {}): Promis
   cacheRoutes(app, context);
   queryRoutes(app, context);
   docsRoutes(app, context);
+  liveRoutes(app, context);
+  adminRoutes(app, { enabled: settings.admin.enabled });
   opsRoutes(app, cms, pipeline);
   if (options.controlSecret !== undefined) controlRoutes(app, cms, options.controlSecret, log);
 

@@ -102,8 +102,12 @@ export interface StorageEngine {
    * ('not_utf8'), never rewritten.
    */
   write(id: string, fields: Fields, options?: { expected?: string }): Promise<Revision>;
-  /** Writes an entry from its stored text as is (imports, restores): byte-for-byte where the engine keeps text. */
-  writeSource(id: string, text: string, extension: string): Promise<Revision>;
+  /**
+   * Writes an entry from its stored text as is (imports, restores, raw editors): byte-for-byte
+   * where the engine keeps text. With `expected`, only while the stored revision is still that
+   * one (else StorageError 'conflict'; a missing entry is a conflict too).
+   */
+  writeSource(id: string, text: string, extension: string, options?: { expected?: string }): Promise<Revision>;
   /**
    * Optional, for bulk copies: `writeSource` for many entries in one step (one statement instead of
    * one per entry). Returns, per item, undefined when written or the StorageError that refused it

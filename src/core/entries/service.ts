@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Fields } from '../../storage/serializers/index.js';
-import { StorageError } from '../../storage/engine.js';
+import { StorageError, type FormatResolver } from '../../storage/engine.js';
+import { DecodeError } from '../../storage/serializers/index.js';
 import { retryOnConflict } from '../store/retry.js';
 import { EncodeError } from '../../storage/serializers/index.js';
 import { nowForStorage } from '../dates.js';
@@ -90,6 +91,8 @@ export class EntriesService {
     private readonly store: ContentStore,
     private readonly idLimits: IdLimits & { max_data_depth: number; date_fields?: readonly string[] },
     private readonly queryLimits: QueryLimits,
+    /** The file format of each id: the raw editor checks a text parses before storing it. */
+    private readonly formatOf?: FormatResolver,
   ) {}
 
   /** Off by default (`query.pushdown`): exact, but slower than memory until SQL key columns exist. */
@@ -341,5 +344,71 @@ export class EntriesService {
       });
       await this.emit('entries.deleted', { id });
     });
+  }
+
+  // ---- the editor's raw text and preview ---------------------------------------------------------
+
+  /** The entry's stored text as is (private fields included: callers need write access). */
+  async source(rawId: unknown): Promise<{ id: string; source: string; format: string; extension: string; etag: string; fields: Fields | null }> {
+    const id = this.id(rawId);
+    const { etag, entry } = await this.existingEtag(id);
+    const stored = await this.store.readSource(id).catch((err: unknown) => {
+      throw this.failure(err, `reading entry "${id}"`);
+    });
+    if (!stored) throw notFound(`entry "${id}" does not exist`);
+    // The stored fields, unrendered (null when the text does not parse): what an editor edits.
+    return { id, source: stored.text, format: this.formatOf?.(id).serializer.name ?? stored.extension, extension: stored.extension, etag, fields: entry ? entry.fields : null };
+  }
+
+  /**
+   * Replaces the entry's stored text (the raw editor). The text must parse in the entry's format
+   * (else 400, nothing written); `ifMatch` guards against overwriting someone else's change. An
+   * entry whose file no longer parses can be repaired this way.
+   */
+  async writeSource(rawId: unknown, rawSource: unknown, ifMatch?: string): Promise<CachedEntry> {
+    const id = this.id(rawId);
+    if (typeof rawSource !== 'string') throw badRequest('parameter "source" must be the text of the entry file');
+    const source = rawSource;
+    return this.store.locks.withEntry(id, async () => {
+      const { etag } = await this.existingEtag(id);
+      if (ifMatch !== undefined && !etagListIncludes(ifMatch.replace(/~[0-9a-z]+"/g, '"'), etag)) {
+        throw preconditionFailed(`the entry has changed (current ETag ${etag})`);
+      }
+      const format = this.formatOf?.(id);
+      if (format) {
+        let fields: Fields;
+        try {
+          fields = format.serializer.decode(source);
+        } catch (err) {
+          if (err instanceof DecodeError) throw badRequest(`the text is not valid ${format.serializer.name}: ${err.message}`);
+          throw err;
+        }
+        if (!isPlainObject(fields)) throw badRequest(`the text must hold a map of fields`);
+        if (nestingDepth(fields, this.idLimits.max_data_depth + 1) > this.idLimits.max_data_depth) {
+          throw badRequest(`the fields are nested deeper than ${this.idLimits.max_data_depth} levels`);
+        }
+      }
+      const stored = await this.store.readSource(id);
+      const written = await this.store
+        .writeSource(id, source, stored?.extension ?? format?.extension ?? 'md', { expected: etag.slice(1, -1) })
+        .catch((err: unknown) => {
+          if (err instanceof StorageError && err.reason === 'conflict') throw preconditionFailed('the entry was changed meanwhile by another writer');
+          throw this.failure(err, `writing entry "${id}"`);
+        });
+      if (!written) throw notFound(`entry "${id}" does not exist`);
+      await this.emit('entries.updated', { id, etag: written.etag, fields: Object.keys(written.fields) });
+      return written;
+    });
+  }
+
+  /** What `data` would answer as entry `id` (rendered, nothing stored): the editor's preview. */
+  async preview(rawId: unknown, rawData: unknown, session?: RenderSession): Promise<PlainObject> {
+    const id = this.id(rawId);
+    const data = asDataMap(rawData, true, this.idLimits.max_data_depth);
+    const current = await this.readEntry(id).catch(() => undefined);
+    const now = Date.now();
+    const meta = current?.meta ?? { revision: '0', mtimeMs: now, ctimeMs: now, atimeMs: now, size: 0 };
+    if (!this.renderer) return data;
+    return this.renderer.preview(id, data, meta, session ?? this.renderer.session());
   }
 }

@@ -210,6 +210,20 @@ export class Renderer {
     return { view, etag: tag, json };
   }
 
+  /**
+   * What `fields` would answer as entry `id`, without storing or caching anything (the editor's
+   * preview): the same rendering stage, limits and §11 rules as a fetch.
+   */
+  async preview(id: string, fields: PlainObject, meta: CachedEntry['meta'], session: RenderSession): Promise<PlainObject> {
+    try {
+      const rendered = await session.within(id, () => renderStoredEntry({ id, fields, meta }, this.config, this.host(session), session));
+      return publicView(rendered.result, this.setting('entries.macros.debug') === true);
+    } catch (err) {
+      if (err instanceof TimeLimitError) throw badRequest(`rendering limit exceeded: ${err.detail}`);
+      throw err;
+    }
+  }
+
   /** A cached view only where its nested renders still fit below `entries.render.max_depth`. */
   private fitting(cached: RenderedView | undefined, session: RenderSession): RenderedView | undefined {
     if (cached === undefined || cached.deps.height === 0) return cached;

@@ -429,6 +429,25 @@ export class ContentStore {
     return entry;
   }
 
+  /**
+   * Replaces an entry's stored text as given (the raw editor); with `expected`, only while its
+   * revision is still that one. Answers the entry as read back.
+   */
+  async writeSource(id: string, text: string, extension: string, options: { expected?: string } = {}): Promise<CachedEntry | undefined> {
+    await this.engine.writeSource(id, text, extension, options.expected === undefined ? undefined : { expected: options.expected });
+    this.changed(id);
+    this.cache.delete(id);
+    this.tree.add(id);
+    this.listeners.emit({ kind: 'entry', id, origin: 'api' });
+    const stored = await this.engine.read(id);
+    return stored ? this.remember(stored) : undefined;
+  }
+
+  /** The entry's stored text (for raw editing and exports), or undefined. */
+  readSource(id: string): Promise<{ text: string; extension: string } | undefined> {
+    return this.engine.readSource(id);
+  }
+
   async move(id: string, newId: string): Promise<void> {
     await this.engine.move(id, newId);
     this.forgetSubtree(id);

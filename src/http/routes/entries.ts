@@ -8,6 +8,8 @@ import { OPERATIONS as OPS } from '../openapi/operations.js';
 export const ENTRIES_PATHS = {
   '/api/v1/entries': ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
   '/api/v1/entries/copy': ['PUT'],
+  '/api/v1/entries/source': ['GET', 'PUT'],
+  '/api/v1/entries/preview': ['POST'],
 };
 
 export function entriesRoutes(app: FastifyInstance, { cms, guard, replier, heavyQueries }: RouteContext): void {
@@ -66,5 +68,26 @@ export function entriesRoutes(app: FastifyInstance, { cms, guard, replier, heavy
     await guard(request, params, OPS.deleteEntry);
     await cms.entries.delete(params['id'], ifMatchOf(request));
     return reply.code(204).send();
+  });
+
+  // The editor's raw text, its save, and its preview (issue 14): write access only.
+  app.get('/api/v1/entries/source', async (request, reply) => {
+    const params = paramsOf(request);
+    await guard(request, params, OPS.fetchEntrySource);
+    const found = await cms.entries.source(params['id']);
+    return replier.sendRead(request, reply, JSON.stringify(found), found.etag);
+  });
+
+  app.put('/api/v1/entries/source', async (request, reply) => {
+    const params = paramsOf(request);
+    await guard(request, params, OPS.saveEntrySource);
+    return sendEntry(request, reply, await cms.entries.writeSource(params['id'], params['source'], ifMatchOf(request)));
+  });
+
+  app.post('/api/v1/entries/preview', async (request, reply) => {
+    const params = paramsOf(request);
+    await guard(request, params, OPS.previewEntry);
+    const view = await cms.entries.preview(params['id'], params['data'], sessionOf(request));
+    return replier.sendBody(request, reply, 200, JSON.stringify(view));
   });
 }

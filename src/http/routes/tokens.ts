@@ -11,9 +11,22 @@ export const TOKENS_PATHS = {
   '/api/v1/tokens/generate-hash': ['POST'],
   '/api/v1/tokens/verify-hash': ['POST'],
   '/api/v1/tokens/validate-hash': ['POST'],
+  '/api/v1/tokens/self': ['GET'],
 };
 
 export function tokensRoutes(app: FastifyInstance, { cms, guard, replier }: RouteContext): void {
+  // What the caller's own token may do (the admin app offers only that); no scope needed.
+  app.get('/api/v1/tokens/self', async (request, reply) => {
+    const params = paramsOf(request);
+    const caller = await guard(request, params, OPS.describeSelf);
+    const answer = {
+      scopes: caller.scopes === undefined ? null : [...caller.scopes],
+      limit_calls: caller.limitCalls,
+      expires_at: caller.expiresAt ?? null,
+    };
+    return replier.sendBody(request, reply.header('cache-control', 'no-store'), 200, JSON.stringify(answer));
+  });
+
   app.get('/api/v1/tokens', async (request, reply) => {
     const params = paramsOf(request);
     // [ours] reading tokens needs the access token too.

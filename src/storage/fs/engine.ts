@@ -170,14 +170,14 @@ export class FsEngine implements StorageEngine {
     return this.replace(id, options.expected, (previous) => format.serializer.encode(fields, previous));
   }
 
-  async writeSource(id: string, text: string, extension: string): Promise<Revision> {
+  async writeSource(id: string, text: string, extension: string, options: { expected?: string } = {}): Promise<Revision> {
     const format = this.resolveFormat(id);
     if (extension !== format.extension) {
       throw new StorageError(`entry "${id}" is kept in a ".${format.extension}" file, not ".${extension}"`, 'bad_name');
     }
     // A lone surrogate has no UTF-8 form: writing it would store something else than was given.
     if (LONE_SURROGATE.test(text)) throw new StorageError(`the text for entry "${id}" is not valid UTF-8`, 'not_utf8');
-    return this.replace(id, undefined, () => text);
+    return this.replace(id, options.expected, () => text);
   }
 
   /**

@@ -69,6 +69,14 @@ function toRevision(row: RevisionRow): Revision {
   return { revision: BigInt(row.revision).toString(36), mtimeMs, ctimeMs: mtimeMs, atimeMs: mtimeMs, size: row.size };
 }
 
+/** A revision as the database holds it (the base-36 text `toRevision` gives back to a bigint); -1 for anything else. */
+function revisionNumber(revision: string): string {
+  if (!/^[0-9a-z]{1,12}$/.test(revision)) return '-1';
+  let value = 0n;
+  for (const digit of revision) value = value * 36n + BigInt(parseInt(digit, 36));
+  return value.toString();
+}
+
 /** Text PostgreSQL can hold as it is: valid Unicode (no lone surrogates) and no NUL character. */
 function assertStorable(id: string, text: string): void {
   if (/\p{Surrogate}/u.test(text)) throw new StorageError(`entry "${id}" would hold text that is not valid UTF-8 (a lone surrogate)`, 'not_utf8');
@@ -280,13 +288,27 @@ export class PgEngine implements StorageEngine {
     throw new StorageError(`entry "${id}" kept being changed by other writers; not written`, 'conflict');
   }
 
-  async writeSource(id: string, text: string, extension: string): Promise<Revision> {
+  async writeSource(id: string, text: string, extension: string, options: { expected?: string } = {}): Promise<Revision> {
     const parts = idParts(id, this.resolveFormat);
     const format = this.resolveFormat(id);
     if (format.extension !== extension) {
       throw new StorageError(`entry "${id}" is stored as .${format.extension} by its collection, not .${extension}`, 'bad_name');
     }
     assertStorable(id, text);
+    if (options.expected !== undefined) {
+      // Only the row still at the expected revision changes; nothing else is a conflict.
+      const expected = revisionNumber(options.expected);
+      const { rows } = await this.query<RevisionRow>(
+        `WITH w AS (
+           UPDATE ${this.table} SET extension = $2, source = $3, fields = $4::jsonb, size = $5,
+             revision = nextval('${this.S}.flextype_revision_seq'), updated_at = clock_timestamp()
+           WHERE id = $1 AND revision = $6::bigint RETURNING revision, updated_at, size)
+         SELECT w.revision::text AS revision, (extract(epoch FROM w.updated_at) * 1000)::float8 AS mtime, w.size, pg_notify($7, $8) AS notified FROM w`,
+        [id, extension, text, this.queryFields(format, text), Buffer.byteLength(text), expected, this.channel, this.notice('entry', id)],
+      );
+      if (rows.length === 0) throw new StorageError(`entry "${id}" was changed meanwhile`, 'conflict');
+      return toRevision(rows[0]!);
+    }
     const { rows } = await this.query<RevisionRow>(
       `WITH w AS (
          INSERT INTO ${this.table} AS e (id, parent, depth, extension, source, fields, size) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
