@@ -250,13 +250,20 @@ interface Cell {
   samples: number[];
   total: number;
   answer: string;
+  /** The event-loop delay while this cell's queries ran (rounds alternate, so one per cell). */
+  hold: ReturnType<typeof monitorEventLoopDelay>;
 }
+
+const newCell = (): Cell => ({ samples: [], total: 0, answer: '', hold: monitorEventLoopDelay({ resolution: 5 }) });
+const holdOf = (cell: Cell) => (cell.hold.max / 1e6).toFixed(0);
 
 async function storeOnce(engine: Engine, filter: Record<string, unknown>, indexed: boolean, cell: Cell): Promise<void> {
   engine.indexes(engine.cms.store).enabled = indexed;
+  cell.hold.enable();
   const start = process.hrtime.bigint();
   const result = await engine.cms.entries.fetch('posts', { collection: true, filter });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  cell.hold.disable();
   if (result.kind !== 'collection' || result.result.kind !== 'items') throw new Error('unexpected answer');
   cell.samples.push(ms);
   cell.total = result.result.total;
@@ -304,7 +311,7 @@ async function storeBench(): Promise<void> {
       `${REQUESTS} measured queries per cell after 3 warm-up ones (these build the indexes), rounds alternated between the cells.`,
     ...(compareDir ? [`Baseline: the indexed executor of the code in \`${compareDir}\`, same project, same process.`] : []),
     '',
-    `| entries | query | matches | plain p50 / p99 ms |${baseline ? ' baseline indexed p50 / p99 ms |' : ''} indexed p50 / p99 ms | p50 speed-up vs plain |${baseline ? ' p50 speed-up vs baseline |' : ''} longest event-loop hold plain / indexed ms |`,
+    `| entries | query | matches | plain p50 / p99 ms |${baseline ? ' baseline indexed p50 / p99 ms |' : ''} indexed p50 / p99 ms | p50 speed-up vs plain |${baseline ? ' p50 speed-up vs baseline |' : ''} longest event-loop hold plain /${baseline ? ' baseline /' : ''} indexed ms |`,
     `|---:|---|---:|---:|${baseline ? '---:|' : ''}---:|---:|${baseline ? '---:|' : ''}---:|`,
   ];
   for (const scale of scales) {
@@ -319,34 +326,30 @@ async function storeBench(): Promise<void> {
       const base = baseline ? await startEngine('baseline', dir, baseline) : undefined;
       if (base) engines.push(base);
       for (const q of queries) {
-        const plain: Cell = { samples: [], total: 0, answer: '' };
-        const indexed: Cell = { samples: [], total: 0, answer: '' };
-        const based: Cell = { samples: [], total: 0, answer: '' };
+        const plain = newCell();
+        const indexed = newCell();
+        const based = newCell();
         for (let i = 0; i < 3; i++) {
           await storeOnce(own, q.filter, true, indexed);
           if (base) await storeOnce(base, q.filter, true, based);
         }
-        indexed.samples = [];
-        based.samples = [];
-        // Plain queries are slow: fewer of them, in their own pass, with their own hold figure.
-        const hold = monitorEventLoopDelay({ resolution: 5 });
-        hold.enable();
+        // The warm-up builds the indexes: not counted.
+        for (const cell of [indexed, based]) {
+          cell.samples = [];
+          cell.hold.reset();
+        }
+        // Plain queries are slow: fewer of them, in their own pass.
         for (let i = 0; i < Math.min(REQUESTS, 30); i++) await storeOnce(own, q.filter, false, plain);
-        hold.disable();
-        const plainHold = hold.max / 1e6;
-        hold.reset();
-        hold.enable();
         for (let i = 0; i < REQUESTS; i++) {
           await storeOnce(own, q.filter, true, indexed);
           if (base) await storeOnce(base, q.filter, true, based);
         }
-        hold.disable();
         if (plain.answer !== indexed.answer || plain.total !== indexed.total) throw new Error(`${q.name}: indexed answer differs`);
         if (base && (based.answer !== indexed.answer || based.total !== indexed.total)) throw new Error(`${q.name}: baseline answer differs`);
         const speedUp = (a: Cell, b: Cell) => `${(figures(a).median / figures(b).median).toFixed(1)}×`;
         lines.push(
           `| ${scale.toLocaleString('en')} | ${q.name} | ${plain.total} | ${ms(plain)} |${base ? ` ${ms(based)} |` : ''} ${ms(indexed)} | ${speedUp(plain, indexed)} |` +
-            `${base ? ` ${speedUp(based, indexed)} |` : ''} ${plainHold.toFixed(0)} / ${(hold.max / 1e6).toFixed(0)} |`,
+            `${base ? ` ${speedUp(based, indexed)} |` : ''} ${holdOf(plain)} /${base ? ` ${holdOf(based)} /` : ''} ${holdOf(indexed)} |`,
         );
         process.stderr.write(lines[lines.length - 1] + '\n');
       }
