@@ -10,7 +10,11 @@
  * With `--store`, the same kind of query through the content core in-process (no HTTP), at each
  * of `--scales` entries, with the field indexes off (the plain executor) and on, in the same run;
  * also the longest the event loop was held while the queries ran:
- *   node --import tsx bench/query.ts --store [--scales 10000,100000] [--requests 100]
+ *   node --import tsx bench/query.ts --store [--scales 10000,100000] [--requests 100] [--only 1,4] [--max-seconds 900]
+ *
+ * With `--compare DIR` (store mode), also the indexed queries of another checkout's `src/` in DIR
+ * (e.g. main: `git archive main src config package.json | tar -x -C DIR && ln -s $PWD/node_modules DIR/`), over the same
+ * generated project, in the same process, rounds alternated between the two so load hits both alike.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -30,6 +34,9 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '50' },
     store: { type: 'boolean', default: false },
     scales: { type: 'string', default: '10000,100000' },
+    compare: { type: 'string' },
+    only: { type: 'string' },
+    'max-seconds': { type: 'string', default: '900' },
   },
 });
 const ENTRIES = Number(flags.entries);
@@ -222,74 +229,137 @@ const STORE_QUERIES: { name: string; filter: Record<string, unknown> }[] = [
     name: 'where visibility = visible and year >= 2015, sort_by views DESC, limit 10',
     filter: { where: [{ key: 'visibility', value: 'visible' }, { key: 'year', operator: 'gte', value: 2015 }], sort_by: { key: 'views', direction: 'DESC' }, limit: 10 },
   },
+  {
+    name: 'where views between 1000 and 1999 and visibility = visible, sort_by views, limit 10',
+    filter: { where: [{ key: 'views', operator: 'between', value: [1000, 1999] }, { key: 'visibility', value: 'visible' }], sort_by: { key: 'views', direction: 'ASC' }, limit: 10 },
+  },
   { name: 'where tag = drama, limit 10 (the total of every match)', filter: { where: [{ key: 'tag', value: 'drama' }], limit: 10 } },
+  { name: 'where year >= 2015, limit 10 (the total of every match)', filter: { where: [{ key: 'year', operator: 'gte', value: 2015 }], limit: 10 } },
 ];
 
-async function storeRun(cms: Cms, filter: Record<string, unknown>, indexed: boolean, requests: number): Promise<{ median: number; p99: number; total: number; answer: string }> {
-  queryIndexesOf(cms.store).enabled = indexed;
-  let total = 0;
-  let answer = '';
-  const once = async () => {
-    const result = await cms.entries.fetch('posts', { collection: true, filter });
-    if (result.kind !== 'collection' || result.result.kind !== 'items') throw new Error('unexpected answer');
-    total = result.result.total;
-    answer = JSON.stringify(result.result.items.map((i) => i.id));
-  };
-  for (let i = 0; i < 3; i++) await once();
-  const samples: number[] = [];
-  for (let i = 0; i < requests; i++) {
-    const start = process.hrtime.bigint();
-    await once();
-    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  samples.sort((a, b) => a - b);
-  return { median: percentile(samples, 0.5), p99: percentile(samples, 0.99), total, answer };
+type CmsModule = typeof import('../src/core/cms.js');
+type IndexesModule = typeof import('../src/core/query/indexes.js');
+/** One code base under test: this checkout's, or the `--compare` one. */
+interface Engine {
+  label: string;
+  cms: InstanceType<CmsModule['Cms']>;
+  indexes: IndexesModule['queryIndexesOf'];
+}
+
+interface Cell {
+  samples: number[];
+  total: number;
+  answer: string;
+  /** The event-loop delay while this cell's queries ran (rounds alternate, so one per cell). */
+  hold: ReturnType<typeof monitorEventLoopDelay>;
+}
+
+const newCell = (): Cell => ({ samples: [], total: 0, answer: '', hold: monitorEventLoopDelay({ resolution: 5 }) });
+const holdOf = (cell: Cell) => (cell.hold.max / 1e6).toFixed(0);
+
+async function storeOnce(engine: Engine, filter: Record<string, unknown>, indexed: boolean, cell: Cell): Promise<void> {
+  engine.indexes(engine.cms.store).enabled = indexed;
+  cell.hold.enable();
+  const start = process.hrtime.bigint();
+  const result = await engine.cms.entries.fetch('posts', { collection: true, filter });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  cell.hold.disable();
+  if (result.kind !== 'collection' || result.result.kind !== 'items') throw new Error('unexpected answer');
+  cell.samples.push(ms);
+  cell.total = result.result.total;
+  cell.answer = JSON.stringify(result.result.items.map((i) => i.id));
+}
+
+const figures = (cell: Cell) => {
+  const sorted = [...cell.samples].sort((a, b) => a - b);
+  return { median: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+};
+const ms = (cell: Cell) => {
+  const f = figures(cell);
+  return `${f.median.toFixed(2)} / ${f.p99.toFixed(2)}`;
+};
+
+async function startEngine(label: string, dir: string, modules: { cms: CmsModule; indexes: IndexesModule }): Promise<Engine> {
+  // No persisted index: two engines may share the project folder.
+  const cms = new modules.cms.Cms({ projectDir: dir, settings: { storage: { durable: false }, cache: { preload: false, persist_index: false } } });
+  const t = Date.now();
+  await cms.start();
+  await cms.store.preload();
+  process.stderr.write(`${label}: preloaded in ${Date.now() - t} ms\n`);
+  return { label, cms, indexes: modules.indexes.queryIndexesOf };
 }
 
 async function storeBench(): Promise<void> {
+  const giveUp = setTimeout(() => {
+    process.stderr.write(`bench:query --store: over ${flags['max-seconds']} s, giving up\n`);
+    process.exit(1);
+  }, Number(flags['max-seconds']) * 1000);
+  giveUp.unref();
   const scales = flags.scales.split(',').map(Number);
+  const queries = flags.only ? STORE_QUERIES.filter((_, i) => flags.only!.split(',').map(Number).includes(i)) : STORE_QUERIES;
+  const compareDir = flags.compare ? path.resolve(flags.compare) : undefined;
+  const baseline = compareDir
+    ? {
+        cms: (await import(path.join(compareDir, 'src/core/cms.ts'))) as CmsModule,
+        indexes: (await import(path.join(compareDir, 'src/core/query/indexes.ts'))) as IndexesModule,
+      }
+    : undefined;
   const lines = [
     '### Collection queries through the content core (in-process), field indexes off and on',
     '',
-    `Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores; ${REQUESTS} measured queries per cell after 3 warm-up ones (these build the indexes).`,
+    `Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the start; ` +
+      `${REQUESTS} measured queries per cell after 3 warm-up ones (these build the indexes), rounds alternated between the cells.`,
+    ...(compareDir ? [`Baseline: the indexed executor of the code in \`${compareDir}\`, same project, same process.`] : []),
     '',
-    '| entries | query | matches | plain p50 / p99 ms | indexed p50 / p99 ms | p50 speed-up | longest event-loop hold plain / indexed ms |',
-    '|---:|---|---:|---:|---:|---:|---:|',
+    `| entries | query | matches | plain p50 / p99 ms |${baseline ? ' baseline indexed p50 / p99 ms |' : ''} indexed p50 / p99 ms | p50 speed-up vs plain |${baseline ? ' p50 speed-up vs baseline |' : ''} longest event-loop hold plain /${baseline ? ' baseline /' : ''} indexed ms |`,
+    `|---:|---|---:|---:|${baseline ? '---:|' : ''}---:|---:|${baseline ? '---:|' : ''}---:|`,
   ];
   for (const scale of scales) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'flextype-bench-store-'));
+    const engines: Engine[] = [];
     try {
-      let t = Date.now();
+      const t = Date.now();
       generateProject(dir, scale);
-      const generateMs = Date.now() - t;
-      const cms = new Cms({ projectDir: dir, settings: { storage: { durable: false }, cache: { preload: false } } });
-      t = Date.now();
-      await cms.start();
-      await cms.store.preload();
-      process.stderr.write(`${scale} entries: generated in ${generateMs} ms, preloaded in ${Date.now() - t} ms
-`);
-      for (const q of STORE_QUERIES) {
-        const hold = monitorEventLoopDelay({ resolution: 5 });
-        hold.enable();
-        const plain = await storeRun(cms, q.filter, false, REQUESTS);
-        hold.disable();
-        const plainHold = hold.max / 1e6;
-        hold.reset();
-        hold.enable();
-        const indexed = await storeRun(cms, q.filter, true, REQUESTS);
-        hold.disable();
+      process.stderr.write(`${scale} entries: generated in ${Date.now() - t} ms\n`);
+      const own = await startEngine('this checkout', dir, { cms: await import('../src/core/cms.js'), indexes: await import('../src/core/query/indexes.js') });
+      engines.push(own);
+      const base = baseline ? await startEngine('baseline', dir, baseline) : undefined;
+      if (base) engines.push(base);
+      for (const q of queries) {
+        const plain = newCell();
+        const indexed = newCell();
+        const based = newCell();
+        for (let i = 0; i < 3; i++) {
+          await storeOnce(own, q.filter, true, indexed);
+          if (base) await storeOnce(base, q.filter, true, based);
+        }
+        // The warm-up builds the indexes: not counted.
+        for (const cell of [indexed, based]) {
+          cell.samples = [];
+          cell.hold.reset();
+        }
+        // Plain queries are slow: fewer of them, in their own pass.
+        for (let i = 0; i < Math.min(REQUESTS, 30); i++) await storeOnce(own, q.filter, false, plain);
+        for (let i = 0; i < REQUESTS; i++) {
+          await storeOnce(own, q.filter, true, indexed);
+          if (base) await storeOnce(base, q.filter, true, based);
+        }
         if (plain.answer !== indexed.answer || plain.total !== indexed.total) throw new Error(`${q.name}: indexed answer differs`);
+        if (base && (based.answer !== indexed.answer || based.total !== indexed.total)) throw new Error(`${q.name}: baseline answer differs`);
+        const speedUp = (a: Cell, b: Cell) => `${(figures(a).median / figures(b).median).toFixed(1)}×`;
         lines.push(
-          `| ${scale.toLocaleString('en')} | ${q.name} | ${plain.total} | ${plain.median.toFixed(2)} / ${plain.p99.toFixed(2)} | ` +
-            `${indexed.median.toFixed(2)} / ${indexed.p99.toFixed(2)} | ${(plain.median / indexed.median).toFixed(1)}× | ${plainHold.toFixed(0)} / ${(hold.max / 1e6).toFixed(0)} |`,
+          `| ${scale.toLocaleString('en')} | ${q.name} | ${plain.total} | ${ms(plain)} |${base ? ` ${ms(based)} |` : ''} ${ms(indexed)} | ${speedUp(plain, indexed)} |` +
+            `${base ? ` ${speedUp(based, indexed)} |` : ''} ${holdOf(plain)} /${base ? ` ${holdOf(based)} /` : ''} ${holdOf(indexed)} |`,
         );
+        process.stderr.write(lines[lines.length - 1] + '\n');
       }
-      await cms.close();
     } finally {
+      for (const e of engines) await e.cms.close();
       rmSync(dir, { recursive: true, force: true });
     }
   }
   process.stdout.write(lines.join('\n') + '\n');
+  clearTimeout(giveUp);
 }
 
 if (flags.store) {

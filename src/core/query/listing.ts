@@ -18,7 +18,8 @@ import {
 } from './execute.js';
 import { ALWAYS, conditionKeys, hashKeyOf } from './index-keys.js';
 import type { FilterPlan } from './plan.js';
-import { predicateOf, type WhereNode } from './where.js';
+import { buildColumn, columnKindOf, dateClass, numericClass, OTHER, OTHER_VALUE, patchColumn, spanSize, spansOf, spanTest, SORTED, type Classify, type RangeColumn } from './ranges.js';
+import { predicateOf, type Predicate, type WhereCondition, type WhereNode } from './where.js';
 
 type HashKey = string | typeof ALWAYS | undefined;
 
@@ -75,9 +76,8 @@ class Listing {
   oldest = Infinity;
   readonly hashes = new Map<string, FieldHash>();
   readonly sorts = new Map<string, FieldSort | typeof UNSORTABLE>();
-  /** Per-query marks of matches (walks of the sort order). */
-  marks: Uint32Array = new Uint32Array(0);
-  stamp = 0;
+  /** Range columns per (kind, time zone, path), with how each classifies a field value. */
+  readonly ranges = new Map<string, { column: RangeColumn; lookup: (source: unknown) => unknown; classify: Classify }>();
   /** Serializes refreshes: an answer never runs on a half-patched listing. */
   refreshing: Promise<boolean> | undefined;
   /** Answers running (they may pause); patches wait until none is. */
@@ -175,9 +175,27 @@ class Listing {
     return low;
   }
 
+  /** The range column of a field (numbers, or dates in a time zone), built on first use in slices. */
+  *rangeOf(path: string, kind: 'number' | 'date', timeZone: string): Steps<RangeColumn> {
+    const name = kind === 'number' ? `n\u0000${path}` : `d\u0000${timeZone}\u0000${path}`;
+    const existing = this.ranges.get(name);
+    if (existing) return existing.column;
+    const lookup = compilePath(path);
+    const classify = kind === 'number' ? numericClass : dateClass(timeZone);
+    const classes: (number | typeof OTHER_VALUE | undefined)[] = new Array(this.entries.length);
+    for (let i = 0; i < this.entries.length; i++) {
+      if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
+      classes[i] = classify(lookup(this.entries[i]!.view));
+    }
+    const column = yield* buildColumn(this.entries.length, (p) => classes[p]);
+    this.ranges.set(name, { column, lookup, classify });
+    return column;
+  }
+
   /** Replaces the entry at `pos` in every field index. */
   patch(pos: number, entry: CachedEntry): void {
     this.entries[pos] = entry;
+    for (const range of this.ranges.values()) patchColumn(range.column, pos, range.classify(range.lookup(entry.view)));
     for (const [path, field] of this.hashes) {
       const old = field.keys[pos];
       const key = hashKeyOf(compilePath(path)(entry.view));
@@ -325,50 +343,164 @@ const itemsOf = (listing: Listing, positions: Iterable<number>, keyOf: ((id: str
   return items;
 };
 
-/** The positions (ascending) that meet the top-level where, through a hash bucket when an eq/in is there. */
-function* matchesOf(listing: Listing, where: WhereNode & { kind: 'and' }, timeZone: string): Steps<number[]> {
-  let hashed: { path: string; keys: string[]; member: WhereNode } | undefined;
-  for (const member of where.members) {
-    if (member.kind !== 'condition') continue;
-    const keys = conditionKeys(member);
-    if (keys) {
-      hashed = { path: member.key, keys: [...new Set(keys)], member };
-      break;
-    }
-  }
+/** The matches of a where: how many, and per position (a per-query array: answers may interleave). */
+interface Matches {
+  total: number;
+  marks: Uint8Array;
+  /** The matching positions ascending, when already known. */
+  list: number[] | undefined;
+}
+
+/**
+ * How a top-level condition can drive: `exact` positions meet it by construction (index order),
+ * `residue` positions must be checked with the whole where; `size` estimates the work; `testAt`
+ * decides the condition for one position from the index (exactly as its predicate).
+ */
+interface Driver {
+  member: WhereNode;
+  size: number;
+  exact: (visit: (p: number) => void) => void;
+  residue: readonly number[];
+  testAt: (p: number) => boolean;
+}
+
+function* hashDriver(listing: Listing, member: WhereCondition, keys: string[], timeZone: string): Steps<Driver> {
+  const field = yield* listing.hashOf(member.key);
+  const unique = [...new Set(keys)];
+  const buckets = unique.map((k) => field.buckets.get(k)).filter((b): b is number[] => b !== undefined);
+  const keySet = new Set<HashKey>(unique);
+  const check = predicateOf(member, timeZone);
   const entries = listing.entries;
-  if (!hashed) {
-    const check = predicateOf(where, timeZone);
-    const out: number[] = [];
-    for (let i = 0; i < entries.length; i++) {
+  return {
+    member,
+    size: buckets.reduce((sum, b) => sum + b.length, 0) + field.always.length,
+    exact: (visit) => {
+      for (const bucket of buckets) for (let i = 0; i < bucket.length; i++) visit(bucket[i]!);
+    },
+    residue: field.always,
+    testAt: (p) => {
+      const key = field.keys[p];
+      return key === ALWAYS ? check(entries[p]!.view) : keySet.has(key);
+    },
+  };
+}
+
+function* rangeDriver(listing: Listing, member: WhereCondition, kind: 'number' | 'date', timeZone: string): Steps<Driver | undefined> {
+  const column = yield* listing.rangeOf(member.key, kind, timeZone);
+  const spans = spansOf(column, member);
+  if (!spans) return undefined;
+  const inSpans = spanTest(column, spans);
+  const check = predicateOf(member, timeZone);
+  const entries = listing.entries;
+  const { order, kind: kinds, valueAt } = column;
+  return {
+    member,
+    size: spanSize(spans) + column.others.length,
+    exact: (visit) => {
+      for (const [start, end] of spans) for (let i = start; i < end; i++) visit(order[i]!);
+    },
+    residue: column.others,
+    testAt: (p) => (kinds[p] === SORTED ? inSpans(valueAt[p]!) : kinds[p] === OTHER ? check(entries[p]!.view) : false),
+  };
+}
+
+/** The indexes a condition can use, built on first use. */
+function* driverOf(listing: Listing, member: WhereNode, timeZone: string): Steps<Driver | undefined> {
+  if (member.kind !== 'condition') return undefined;
+  const keys = conditionKeys(member);
+  if (keys) return yield* hashDriver(listing, member, keys, timeZone);
+  const kind = columnKindOf(member);
+  if (kind) return yield* rangeDriver(listing, member, kind, timeZone);
+  return undefined;
+}
+
+/**
+ * The positions that meet the top-level where. The most selective indexed condition (the fewest
+ * positions to look at) drives; the other conditions are decided on its positions only, from their
+ * indexes when they have one. Without an indexed condition, every entry is checked.
+ */
+function* matchesOf(listing: Listing, where: WhereNode & { kind: 'and' }, timeZone: string): Steps<Matches> {
+  const entries = listing.entries;
+  const n = entries.length;
+  const marks = new Uint8Array(n);
+  const drivers: Driver[] = [];
+  for (const member of where.members) {
+    const driver = yield* driverOf(listing, member, timeZone);
+    if (driver) drivers.push(driver);
+  }
+  let best: Driver | undefined;
+  for (const d of drivers) if (!best || d.size < best.size) best = d;
+  const check = predicateOf(where, timeZone);
+  if (!best || best.size >= n) {
+    const list: number[] = [];
+    for (let i = 0; i < n; i++) {
       if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
-      if (check(entries[i]!.view)) out.push(i);
+      if (check(entries[i]!.view)) {
+        marks[i] = 1;
+        list.push(i);
+      }
     }
-    return out;
+    return { total: list.length, marks, list };
   }
-  const field = yield* listing.hashOf(hashed.path);
-  const others = where.members.filter((m) => m !== hashed!.member);
-  const otherCheck = others.length > 0 ? predicateOf({ kind: 'and', members: others }, timeZone) : undefined;
-  // Classes are disjoint: each position is in one bucket at most.
-  let inBuckets: number[] = [];
-  for (const key of hashed.keys) {
-    const bucket = field.buckets.get(key);
-    if (bucket) inBuckets = inBuckets.length === 0 ? bucket : inBuckets.concat(bucket);
-  }
-  if (hashed.keys.length > 1) inBuckets = Int32Array.from(inBuckets).sort() as unknown as number[];
-  let out: number[] = inBuckets;
-  if (otherCheck) {
-    out = [];
-    for (let i = 0; i < inBuckets.length; i++) {
-      if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
-      if (otherCheck(entries[inBuckets[i]!]!.view)) out.push(inBuckets[i]!);
+  // The other conditions, each decided from its index where it has one (all must hold).
+  const tests: ((p: number) => boolean)[] = [];
+  for (const member of where.members) {
+    if (member === best.member) continue;
+    const indexed = drivers.find((d) => d.member === member);
+    if (indexed) tests.push(indexed.testAt);
+    else {
+      const predicate: Predicate = predicateOf(member, timeZone);
+      tests.push((p) => predicate(entries[p]!.view));
     }
   }
-  if (field.always.length > 0) {
-    const check = predicateOf(where, timeZone);
-    const extra = field.always.filter((p) => check(entries[p]!.view));
-    if (extra.length > 0) out = Int32Array.from([...out, ...extra]).sort() as unknown as number[];
+  let total = 0;
+  let seen = 0;
+  const pending: number[] = [];
+  // Collected first (index order, no pause inside the index's own loops), then decided in slices.
+  best.exact((p) => {
+    pending.push(p);
+  });
+  for (let i = 0; i < pending.length; i++) {
+    if (++seen % (SLICE_ITEMS * 4) === 0) yield;
+    const p = pending[i]!;
+    if (marks[p]) continue;
+    let ok = true;
+    for (let t = 0; t < tests.length && ok; t++) ok = tests[t]!(p);
+    if (ok) {
+      marks[p] = 1;
+      total++;
+    }
   }
+  for (const p of best.residue) {
+    if (++seen % SLICE_ITEMS === 0) yield;
+    if (!marks[p] && check(entries[p]!.view)) {
+      marks[p] = 1;
+      total++;
+    }
+  }
+  return { total, marks, list: undefined };
+}
+
+/** The matching positions in ascending order: a scan of the marks, or a sort of few positions. */
+function* ascendingOf(matches: Matches): Steps<number[]> {
+  if (matches.list) return matches.list;
+  const { marks, total } = matches;
+  const out: number[] = [];
+  if (total === 0) return out;
+  for (let i = 0; i < marks.length; i++) {
+    if ((i & 16383) === 16383) yield;
+    if (marks[i]) out.push(i);
+  }
+  matches.list = out;
+  return out;
+}
+
+/** The first `keep` matches in position order, by a scan of the marks that stops early. */
+function firstMatches(matches: Matches, keep: number): number[] {
+  if (matches.list) return keep < matches.list.length ? matches.list.slice(0, keep) : matches.list;
+  const out: number[] = [];
+  const marks = matches.marks;
+  for (let i = 0; i < marks.length && out.length < keep; i++) if (marks[i]) out.push(i);
   return out;
 }
 
@@ -376,17 +508,11 @@ function* matchesOf(listing: Listing, where: WhereNode & { kind: 'and' }, timeZo
  * The first `keep` matches in sort order, ties in candidate order, walking the field's order and
  * stopping early (descending: runs of equal keys from the end, each read in position order).
  */
-function walkOrder(listing: Listing, field: FieldSort, matches: readonly number[] | undefined, descending: boolean, keep: number): number[] {
+function walkOrder(field: FieldSort, matches: Matches | undefined, descending: boolean, keep: number): number[] {
   const out: number[] = [];
   if (keep <= 0) return out;
-  let isMatch: (p: number) => boolean = () => true;
-  if (matches) {
-    if (listing.marks.length < listing.entries.length) listing.marks = new Uint32Array(listing.entries.length);
-    const stamp = (listing.stamp = (listing.stamp + 1) >>> 0 || 1);
-    const marks = listing.marks;
-    for (const p of matches) marks[p] = stamp;
-    isMatch = (p) => marks[p] === stamp;
-  }
+  const marks = matches?.marks;
+  const isMatch: (p: number) => boolean = marks ? (p) => marks[p] === 1 : () => true;
   const { order, keys } = field;
   if (!descending) {
     for (let i = 0; i < order.length && out.length < keep; i++) if (isMatch(order[i]!)) out.push(order[i]!);
@@ -417,20 +543,21 @@ export function* answerFromListing(listing: Listing, plan: FilterPlan | undefine
   if (!plan) return { kind: 'items', items: itemsOf(listing, listing.entries.keys(), keyOf), total: n };
   if (plan.only || plan.except || plan.groupBy !== undefined) return undefined;
   const matches = plan.where ? yield* matchesOf(listing, plan.where, plan.timeZone) : undefined;
-  const total = matches ? matches.length : n;
+  const total = matches ? matches.total : n;
   const sort = plan.sort;
-  if (!sort) {
-    const keep = keepOf(plan);
-    const all = matches ?? [...listing.entries.keys()];
-    return finish(itemsOf(listing, keep < all.length ? all.slice(0, keep) : all, keyOf), total, plan);
-  }
   const keep = keepOf(plan);
+  if (!sort) {
+    if (!matches) return finish(itemsOf(listing, keep < n ? [...Array(keep).keys()] : listing.entries.keys(), keyOf), total, plan);
+    // With a limit, the first matches in position order only (a scan that stops early).
+    const first = keep < total ? firstMatches(matches, keep) : yield* ascendingOf(matches);
+    return finish(itemsOf(listing, first, keyOf), total, plan);
+  }
   // Walking the sort order costs about keep × n / matches steps; sorting the matches about matches.
   if (keep !== Infinity && total > 0 && (keep * n) / total < total * 4) {
     const field = yield* listing.sortOf(sort.key);
-    if (field) return finish(itemsOf(listing, walkOrder(listing, field, matches, sort.descending, keep), keyOf), total, plan);
+    if (field) return finish(itemsOf(listing, walkOrder(field, matches, sort.descending, keep), keyOf), total, plan);
   }
-  const items = itemsOf(listing, matches ?? listing.entries.keys(), keyOf);
+  const items = itemsOf(listing, matches ? yield* ascendingOf(matches) : listing.entries.keys(), keyOf);
   return finish(yield* sortSteps(items, sort.key, sort.descending, keep), total, plan);
 }
 
