@@ -27,9 +27,14 @@ function Signed({ session, onSignOut }: { session: Session; onSignOut: () => voi
   const route = useRoute();
   const live = useMemo(() => new LiveChanges(session.client), [session]);
   const [menuOpen, setMenuOpen] = useState(false);
+  const [liveUp, setLiveUp] = useState(false);
   useEffect(() => {
+    const unsubscribe = live.subscribe((event) => {
+      if (event.type === 'ready') setLiveUp(true);
+      else if (event.type === 'down') setLiveUp(false);
+    });
     if (can(session, 'entries:read')) live.start();
-    return () => live.stop();
+    return () => (unsubscribe(), live.stop());
   }, [live]);
   useEffect(() => setMenuOpen(false), [route]);
   const current = route.screen === 'tokens' ? '' : route.id;
@@ -43,6 +48,11 @@ function Signed({ session, onSignOut }: { session: Session; onSignOut: () => voi
         <button type="button" class="menu-toggle" aria-expanded={menuOpen} aria-controls="tree" onClick={() => setMenuOpen(!menuOpen)}>
           Entries
         </button>
+        {can(session, 'entries:read') && (
+          <span class={liveUp ? 'live up' : 'live'} title={liveUp ? 'Open views update when entries change' : 'Reconnecting to the change stream; reload a view to see the latest'}>
+            {liveUp ? 'Live' : 'Offline'}
+          </span>
+        )}
         <nav aria-label="Main">
           <a href={hrefOf({ screen: 'browse', id: '' })} onClick={linkHandler({ screen: 'browse', id: '' })} aria-current={route.screen !== 'tokens' ? 'page' : undefined}>
             Content

@@ -64,6 +64,8 @@ export function Browse({ session, live, id }: { session: Session; live: LiveChan
   const [page, setPage] = useState(0);
   const [rows, setRows] = useState<Row[] | undefined>(undefined);
   const [total, setTotal] = useState(0);
+  // Where the rows shown start: the status and pager describe what is on screen, not what is asked.
+  const [shownOffset, setShownOffset] = useState(0);
   const [error, setError] = useState('');
   const [loading, setLoading] = useState(true);
   const [action, setAction] = useState<Action | undefined>(undefined);
@@ -75,8 +77,14 @@ export function Browse({ session, live, id }: { session: Session; live: LiveChan
     const text = search.trim();
     if (text !== '') where.push({ or: [{ key: 'title', operator: 'contains', value: text }, { key: 'content', operator: 'contains', value: text }] });
     if (filterKey.trim() !== '' && filterValue !== '') where.push({ key: filterKey.trim(), operator: filterOp, value: filterValue });
+    // The server applies `only` before `where` and sorting (as Flextype does): every field they
+    // read must be among those asked for.
+    const only = new Set(['title', 'modified_at', 'visibility']);
+    if (text !== '') only.add('content');
+    if (filterKey.trim() !== '' && filterValue !== '') only.add(filterKey.trim());
+    if (sortKey.trim() !== '') only.add(sortKey.trim());
     return {
-      only: ['title', 'modified_at', 'visibility'],
+      only: [...only],
       ...(where.length > 0 ? { where } : {}),
       ...(sortKey.trim() !== '' ? { sort_by: { key: sortKey.trim(), direction } } : {}),
       offset: page * PAGE_SIZE,
@@ -99,6 +107,7 @@ export function Browse({ session, live, id }: { session: Session; live: LiveChan
         })),
       );
       setTotal(found.total ?? found.items.length);
+      setShownOffset(Number(filter.offset ?? 0));
       setError('');
       setExists(true);
     } catch (err) {
@@ -120,15 +129,16 @@ export function Browse({ session, live, id }: { session: Session; live: LiveChan
   useEffect(() => {
     const reload = debounce(() => void load(), 250);
     return live.subscribe((event) => {
-      if (event.type !== 'change') return reload();
+      if (event.type === 'reconnected' || event.type === 'clear') return reload();
+      if (event.type !== 'change') return;
       if (parentOf(event.id) === id || event.id === id || (event.kind === 'subtree' && (id === '' || id.startsWith(`${event.id}/`) || event.id.startsWith(`${id}/`)))) reload();
     });
   }, [filter]);
 
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const writable = can(session, 'entries:write');
-  const first = total === 0 ? 0 : page * PAGE_SIZE + 1;
-  const last = Math.min(total, (page + 1) * PAGE_SIZE);
+  const first = total === 0 ? 0 : shownOffset + 1;
+  const last = shownOffset + (rows?.length ?? 0);
   return (
     <section aria-labelledby="browse-title">
       <Breadcrumbs id={id} />
@@ -239,7 +249,7 @@ export function Browse({ session, live, id }: { session: Session; live: LiveChan
             Previous
           </button>
           <span>
-            Page {page + 1} of {pages.toLocaleString()}
+            Page {Math.floor(shownOffset / PAGE_SIZE) + 1} of {pages.toLocaleString()}
           </span>
           <button type="button" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
             Next

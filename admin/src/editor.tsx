@@ -33,6 +33,7 @@ export function Editor({ session, live, id }: { session: Session; live: LiveChan
   const [saving, setSaving] = useState(false);
   const [conflict, setConflict] = useState<Conflict | undefined>(undefined);
   const [preview, setPreview] = useState<string | undefined>(undefined);
+  const [previewMarked, setPreviewMarked] = useState(true);
   const [action, setAction] = useState<Action | undefined>(undefined);
   const [invalid, setInvalid] = useState<Set<string>>(new Set());
   const [changedElsewhere, setChangedElsewhere] = useState(false);
@@ -41,6 +42,8 @@ export function Editor({ session, live, id }: { session: Session; live: LiveChan
 
   const dirty = loaded !== undefined && (mode === 'raw' ? raw !== loaded.source : loaded.fields !== null && !same(draft, loaded.fields));
   dirtyRef.current = dirty;
+  const loadedRef = useRef<EntrySource | undefined>(undefined);
+  loadedRef.current = loaded;
 
   const take = (source: EntrySource) => {
     setLoaded(source);
@@ -72,16 +75,15 @@ export function Editor({ session, live, id }: { session: Session; live: LiveChan
   useEffect(
     () =>
       live.subscribe((event) => {
-        const touches = event.type !== 'change' || event.id === id || (event.kind === 'subtree' && (id === event.id || id.startsWith(`${event.id}/`)));
+        const touches =
+          event.type === 'reconnected' || event.type === 'clear' || (event.type === 'change' && (event.id === id || (event.kind === 'subtree' && id.startsWith(`${event.id}/`))));
         if (!touches || saving) return;
-        if (dirtyRef.current) setChangedElsewhere(true);
-        else
-          void session.client.entries.source(id).then(
+        void session.client.entries.source(id).then(
             (fresh) => {
-              setLoaded((old) => {
-                if (old && old.etag !== fresh.etag) setNotice('This entry was just changed elsewhere; the form shows the new version.');
-                return old;
-              });
+              // Only a new version counts (the echo of our own save, or a reconnect, is not one).
+              if (fresh.etag === loadedRef.current?.etag) return;
+              if (dirtyRef.current) return setChangedElsewhere(true);
+              setNotice('This entry was just changed elsewhere; the form shows the new version.');
               take(fresh);
             },
             (err: unknown) => {
@@ -126,8 +128,14 @@ export function Editor({ session, live, id }: { session: Session; live: LiveChan
   const showPreview = async () => {
     setError('');
     try {
-      const fields = mode === 'form' ? draft : undefined;
-      const rendered = await session.client.entries.preview(id, fields ?? loaded?.fields ?? {});
+      const fields = { ...(mode === 'form' ? draft : (loaded?.fields ?? {})) };
+      // The Markdown stage runs on a text marked @markdown (unless enabled globally): the preview
+      // shows the content as Markdown either way, and says when the API would not.
+      const content = fields['content'];
+      const marked = typeof content !== 'string' || /[@!]markdown/.test(content);
+      if (!marked) fields['content'] = `@markdown\n${content as string}`;
+      setPreviewMarked(marked);
+      const rendered = await session.client.entries.preview(id, fields);
       setPreview(typeof rendered['content'] === 'string' ? rendered['content'] : JSON.stringify(rendered, null, 2));
     } catch (err) {
       setError(explain(err));
@@ -252,6 +260,11 @@ export function Editor({ session, live, id }: { session: Session; live: LiveChan
       {preview !== undefined && (
         <section class="preview" aria-labelledby="preview-title">
           <h2 id="preview-title">Preview (rendered by the server)</h2>
+          {!previewMarked && (
+            <p class="small muted">
+              Shown as Markdown. The API answers this content as Markdown only when it contains <code>@markdown</code> (or when Markdown is enabled globally).
+            </p>
+          )}
           {/* The page's CSP runs no script from this HTML (no inline code, same origin only). */}
           <div class="rendered" dangerouslySetInnerHTML={{ __html: preview }} />
           <button type="button" class="secondary small" onClick={() => setPreview(undefined)}>

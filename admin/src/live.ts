@@ -5,7 +5,8 @@
  */
 import type { ChangeEvent, FlextypeClient } from '../../src/client/index.js';
 
-type Listener = (event: ChangeEvent | { type: 'reconnected' }) => void;
+export type LiveEvent = ChangeEvent | { type: 'reconnected' } | { type: 'down' };
+type Listener = (event: LiveEvent) => void;
 
 export class LiveChanges {
   private readonly listeners = new Set<Listener>();
@@ -29,7 +30,7 @@ export class LiveChanges {
     return () => void this.listeners.delete(listener);
   }
 
-  private emit(event: ChangeEvent | { type: 'reconnected' }): void {
+  private emit(event: LiveEvent): void {
     for (const listener of this.listeners) listener(event);
   }
 
@@ -51,7 +52,10 @@ export class LiveChanges {
       } catch {
         failures++;
       }
-      this.connected = false;
+      if (this.connected) {
+        this.connected = false;
+        if (!this.stopped) this.emit({ type: 'down' });
+      }
       if (this.stopped) return;
       // Back off on failures (a server restarting), up to 30 s.
       await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 500 * 2 ** Math.min(failures, 6))));
