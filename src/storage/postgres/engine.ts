@@ -28,6 +28,7 @@ import { applyMigrations } from './migrations.js';
 import { asStorageError, channelOf, quoteSchema, redactUrl, sqlStateOf, UNIQUE_VIOLATION } from './sql.js';
 import { NoticeBatcher } from './notices.js';
 import { runPushdown } from './pushdown.js';
+import { QueryIndexes } from './query-indexes.js';
 import { exactJson, idParts, parentOf, subtreeBounds } from './rows.js';
 import { childrenOf, listIds } from './tree.js';
 
@@ -50,6 +51,8 @@ export interface PgEngineOptions {
   connectTimeoutMs?: number;
   /** Push-down declines when it would fetch more rows than this (unsorted matches, or sort ties) (default 100000). */
   maxPushdownRows?: number;
+  /** Build expression indexes for fields push-down queries use (query-indexes.ts) (default true). */
+  queryIndexes?: boolean;
 }
 
 /** Rows copied per statement by `copy`. */
@@ -112,6 +115,8 @@ export class PgEngine implements StorageEngine {
    * current, so an update is one statement.
    */
   private readonly known = new Map<string, { revision: string; source: string }>();
+  /** On-demand expression indexes for push-down (undefined when turned off). */
+  readonly queryIndexes: QueryIndexes | undefined;
 
   constructor(options: PgEngineOptions) {
     this.url = options.url;
@@ -136,6 +141,7 @@ export class PgEngine implements StorageEngine {
     // An idle connection that dies (server restart, pg_terminate_backend) is dropped by the pool;
     // unhandled, the event would end the process.
     this.pool.on('error', (err) => this.log?.warn({ location: this.location, err: err.message }, 'PostgreSQL connection lost; it will be replaced'));
+    this.queryIndexes = options.queryIndexes === false ? undefined : new QueryIndexes(this.url, this.schema, this.S, this.table, this.log);
     this.coordination = new PgCoordination((sql, values) => this.query(sql, values), this.S);
     this.notices = new NoticeBatcher(this.nodeId, (payload) => this.pool.query('SELECT pg_notify($1, $2)', [this.channel, payload]), this.log);
   }
@@ -217,6 +223,7 @@ export class PgEngine implements StorageEngine {
   async close(): Promise<void> {
     await Promise.all([...this.feeds].map((feed) => feed.close()));
     this.feeds.clear();
+    await this.queryIndexes?.close();
     await this.pool.end().catch(() => undefined);
   }
 
@@ -262,7 +269,12 @@ export class PgEngine implements StorageEngine {
 
   /** See pushdown.ts: SQL only where it equals the in-memory rules; undefined otherwise. */
   async pushdown(query: PushdownQuery, idOrder: (a: string, b: string) => number): Promise<PushdownAnswer | undefined> {
-    return runPushdown(query, (sql, values) => this.query(sql, values), this.table, this.S, idOrder, this.maxPushdownRows);
+    // Several statements, no parameters (the SQL holds literals): pg answers a list of results.
+    const run = async (sql: string) => {
+      const results = (await this.query(sql, [])) as unknown as pg.QueryResult | pg.QueryResult[];
+      return (Array.isArray(results) ? results[results.length - 1]! : results).rows as Record<string, unknown>[];
+    };
+    return runPushdown(query, run, this.table, this.S, idOrder, this.maxPushdownRows, (uses) => this.queryIndexes?.note(uses));
   }
 
   async revision(id: string): Promise<Revision | undefined> {
