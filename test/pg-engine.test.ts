@@ -199,6 +199,45 @@ describePg('PostgreSQL engine', () => {
     }
   });
 
+  it("change notices carry the entry's new revision, also when many writes share one notification", async () => {
+    const watcher = engineOn(shared);
+    const writer = engineOn(shared);
+    await Promise.all([watcher.open(), writer.open()]);
+    const seen: EngineChange[] = [];
+    const feed = await watcher.changes((change) => seen.push(change), () => undefined);
+    try {
+      const written = await Promise.all(Array.from({ length: 40 }, (_, i) => writer.write(`notice/e${i}`, { v: i })));
+      const raw = await writer.writeSource('notice/raw', '---\nv: raw\n---\n', 'md');
+      await eventually(() => seen.filter((c) => c.kind === 'entry' && c.id.startsWith('notice/')).length >= 41, 'every change');
+      written.forEach((meta, i) => assert.deepEqual(seen.find((c) => c.kind === 'entry' && c.id === `notice/e${i}`), { kind: 'entry', id: `notice/e${i}`, revision: meta.revision }));
+      assert.deepEqual(seen.find((c) => c.kind === 'entry' && c.id === 'notice/raw'), { kind: 'entry', id: 'notice/raw', revision: raw.revision });
+    } finally {
+      await feed.close();
+    }
+  });
+
+  it('a write based on a text another node replaced meanwhile is a conflict with `expected`, and merges without', async () => {
+    const a = engineOn(shared);
+    const b = engineOn(shared);
+    await Promise.all([a.open(), b.open()]);
+    await a.write('stale/x', { v: 1 });
+    const seenByA = (await a.read('stale/x'))!;
+    const byB = await b.write('stale/x', { v: 2 });
+    await assert.rejects(a.write('stale/x', { v: 3 }, { expected: seenByA.meta.revision }), isReason('conflict'));
+    assert.equal((await b.read('stale/x'))?.fields['v'], 2);
+    const byA = await a.write('stale/x', { v: 4 });
+    assert.notEqual(byA.revision, byB.revision);
+    assert.equal((await b.read('stale/x'))?.fields['v'], 4);
+    // An entry B deleted and A still remembers: written anew, not lost.
+    await b.remove('stale/x');
+    await a.write('stale/x', { v: 5 });
+    assert.equal((await b.read('stale/x'))?.fields['v'], 5);
+    // A create where another node created it first: the later write replaces it (no `expected`).
+    await b.write('stale/y', { v: 1 });
+    await a.write('stale/y', { v: 2 });
+    assert.equal((await b.read('stale/y'))?.fields['v'], 2);
+  });
+
   it('two moves onto the same target at once: one wins, the other is "exists", nothing is lost', async () => {
     const engine = engineOn(shared, { poolSize: 4 });
     await engine.open();

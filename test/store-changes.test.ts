@@ -14,7 +14,7 @@ import { createCollectionResolver } from '../src/core/collections.js';
 import { loadSettings } from '../src/core/settings.js';
 import type { StoreChange } from '../src/core/store/changes.js';
 import { buildServer } from '../src/http/server.js';
-import { StorageError, type Revision } from '../src/storage/engine.js';
+import { StorageError, type ChangeFeed, type EngineChange, type Revision } from '../src/storage/engine.js';
 import { FsEngine } from '../src/storage/fs/engine.js';
 import type { Fields } from '../src/storage/serializers/index.js';
 import { call, q, removeProject, startTestServer, tempProject, type TestServer } from './helpers.js';
@@ -192,5 +192,62 @@ describe('read-modify-write against another writer, and an unreachable engine', 
       engine.down = false;
     }
     assert.equal((await a.get('blog/hello-world')).status, 200);
+  });
+});
+
+/** A file engine whose change feed the test drives: it reports what another node would announce. */
+class AnnouncingEngine extends FsEngine {
+  announce: ((change: EngineChange) => void) | undefined;
+  override async changes(listener: (change: EngineChange) => void): Promise<ChangeFeed> {
+    this.announce = listener;
+    return { close: () => undefined };
+  }
+}
+
+describe('outside changes that carry their revision (PostgreSQL notices)', () => {
+  let projectDir: string;
+  let cms: Cms;
+  let engine: AnnouncingEngine;
+  let t: { base: string; token: string; accessToken: string; close(): Promise<void> };
+  before(async () => {
+    projectDir = tempProject(true);
+    const settings = loadSettings(projectDir);
+    engine = new AnnouncingEngine({ root: path.join(projectDir, 'entries'), resolveFormat: createCollectionResolver(settings.entries.collections), durable: false });
+    cms = new Cms({ projectDir, engine, settings: { tokens: { hash_rounds: 4 }, cache: { watch: true, poll_interval: 60_000 } } });
+    const app = await buildServer(cms);
+    await cms.start();
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const created = await cms.tokens.create({ title: 'test token' });
+    t = {
+      base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v1`,
+      token: created.token,
+      accessToken: created.access_token,
+      close: async () => {
+        await app.close();
+        await cms.close();
+      },
+    };
+    await waitFor(() => engine.announce !== undefined);
+  });
+  after(async () => {
+    await t.close();
+    removeProject(projectDir);
+  });
+
+  it('drops the cached copy as the notice arrives (no settle delay, no re-read), and keeps it for its own revision', async () => {
+    const a = api(t);
+    const id = 'blog/hello-world';
+    assert.ok(engine.announce, 'the store listens to the feed');
+    assert.match((await a.get(id)).text, /Hello world/);
+    const file = entryFile(projectDir, id);
+    // The same revision as cached: nothing to do, the copy stays.
+    const cachedRevision = (await engine.revision(id))!.revision;
+    engine.announce({ kind: 'entry', id, revision: cachedRevision });
+    writeFileSync(file, readFileSync(file, 'utf8').replace('Hello world', 'Written on another node'));
+    engine.announce({ kind: 'entry', id, revision: (await engine.revision(id))!.revision });
+    // Asked right away: the store no longer holds the old copy.
+    const now = await cms.store.get(id);
+    assert.equal(now?.fields['title'], 'Written on another node');
+    assert.match((await a.get(id)).text, /Written on another node/);
   });
 });

@@ -61,7 +61,11 @@ export type CopyTransform = (id: string, fields: Fields) => Fields;
  * means changes may have been missed (a lost database connection, a watcher overflow): every cached
  * entry must be re-checked.
  */
-export type EngineChange = { kind: 'entry'; id: string } | { kind: 'subtree'; id: string } | { kind: 'resync' };
+export type EngineChange =
+  // `revision`, when the engine knows it: the entry's revision after the change (the core then needs no re-read to compare).
+  | { kind: 'entry'; id: string; revision?: string }
+  | { kind: 'subtree'; id: string }
+  | { kind: 'resync' };
 
 export interface ChangeFeed {
   close(): Promise<void> | void;

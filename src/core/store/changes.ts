@@ -109,6 +109,7 @@ export class OutsideChanges {
   }
 
   private onEngineChange(change: EngineChange): void {
+    if (change.kind === 'entry' && change.revision !== undefined && this.applyKnownRevision(change.id, change.revision)) return;
     if (change.kind === 'resync') this.resync = true;
     else this.pending.set(change.id, (this.pending.get(change.id) ?? false) || change.kind === 'subtree');
     this.timer ??= setTimeout(() => {
@@ -136,6 +137,23 @@ export class OutsideChanges {
         this.ctx.clear();
       }
     }
+  }
+
+  /**
+   * An entry written elsewhere, with its new revision (PostgreSQL's notices): a cached copy of
+   * another revision is dropped at once, with no settle delay and no database round trip. True
+   * when that was all there is to do; false when the tree must learn of the entry (the usual path).
+   */
+  private applyKnownRevision(id: string, revision: string): boolean {
+    const { cache, tree } = this.ctx;
+    const cached = cache.get(id);
+    // Our copy is that revision already (e.g. read after the commit, before the notice came).
+    if (cached !== undefined && cached.meta.revision === revision) return true;
+    this.ctx.bump(id);
+    if (cached) cache.delete(id);
+    if (id === '' || tree.hasEntry(id) !== true) return false;
+    this.ctx.emit({ kind: 'entry', id, origin: 'outside' });
+    return true;
   }
 
   /** An entry changed outside: drop a stale cached copy, keep the tree right. */

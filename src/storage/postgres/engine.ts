@@ -2,7 +2,8 @@
  * The PostgreSQL storage engine: one row per entry, holding the exact text the entry file would
  * hold (`source`, written by the same serializers as files, so edits keep formatting) and its
  * fields as jsonb for queries. Answers always come from `source`; jsonb does not keep key order.
- * Every change is one statement or one transaction, and sends its NOTIFY inside it.
+ * Every change is one statement or one transaction. Subtree operations send their NOTIFY inside
+ * it; entry writes announce themselves right after their commit, batched (see notices.ts).
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -25,7 +26,9 @@ import { PgCoordination } from './coordination.js';
 import { startFeed } from './feed.js';
 import { applyMigrations } from './migrations.js';
 import { asStorageError, channelOf, quoteSchema, redactUrl, sqlStateOf, UNIQUE_VIOLATION } from './sql.js';
+import { NoticeBatcher } from './notices.js';
 import { runPushdown } from './pushdown.js';
+import { QueryIndexes } from './query-indexes.js';
 import { exactJson, idParts, parentOf, subtreeBounds } from './rows.js';
 import { childrenOf, listIds } from './tree.js';
 
@@ -48,12 +51,17 @@ export interface PgEngineOptions {
   connectTimeoutMs?: number;
   /** Push-down declines when it would fetch more rows than this (unsorted matches, or sort ties) (default 100000). */
   maxPushdownRows?: number;
+  /** Build expression indexes for fields push-down queries use (query-indexes.ts) (default true). */
+  queryIndexes?: boolean;
 }
 
 /** Rows copied per statement by `copy`. */
 const COPY_BATCH = 200;
 /** Optimistic writes without `expected` retry this often when other writers keep winning. */
 const WRITE_ATTEMPTS = 50;
+/** Stored texts remembered by revision (see `known`): at most this many, each at most this long. */
+const KNOWN_ENTRIES = 2000;
+const KNOWN_MAX_CHARS = 16_384;
 
 interface RevisionRow {
   revision: string;
@@ -99,6 +107,16 @@ export class PgEngine implements StorageEngine {
   private readonly connectTimeoutMs: number;
   private readonly feeds = new Set<ChangeFeed>();
   private readonly maxPushdownRows: number;
+  private readonly notices: NoticeBatcher;
+  /**
+   * The stored text of recently read or written entries by id, with its revision (a revision names
+   * one text for good: every write takes a new one). A write whose base revision is known needs no
+   * read first: its UPDATE names that revision and changes nothing (a conflict) if it is no longer
+   * current, so an update is one statement.
+   */
+  private readonly known = new Map<string, { revision: string; source: string }>();
+  /** On-demand expression indexes for push-down (undefined when turned off). */
+  readonly queryIndexes: QueryIndexes | undefined;
 
   constructor(options: PgEngineOptions) {
     this.url = options.url;
@@ -123,7 +141,28 @@ export class PgEngine implements StorageEngine {
     // An idle connection that dies (server restart, pg_terminate_backend) is dropped by the pool;
     // unhandled, the event would end the process.
     this.pool.on('error', (err) => this.log?.warn({ location: this.location, err: err.message }, 'PostgreSQL connection lost; it will be replaced'));
+    this.queryIndexes = options.queryIndexes === false ? undefined : new QueryIndexes(this.url, this.schema, this.S, this.table, this.log);
     this.coordination = new PgCoordination((sql, values) => this.query(sql, values), this.S);
+    this.notices = new NoticeBatcher(this.nodeId, (payload) => this.pool.query('SELECT pg_notify($1, $2)', [this.channel, payload]), this.log);
+  }
+
+  private remember(id: string, revision: string, source: string): void {
+    this.known.delete(id);
+    if (source.length > KNOWN_MAX_CHARS) return;
+    this.known.set(id, { revision, source });
+    if (this.known.size > KNOWN_ENTRIES) this.known.delete(this.known.keys().next().value!);
+  }
+
+  /** Forgets the remembered texts of a subtree (only a hint either way: a stale one costs a retry, never a wrong write). */
+  private forget(id: string): void {
+    for (const key of this.known.keys()) if (key === id || key.startsWith(`${id}/`)) this.known.delete(key);
+  }
+
+  /** Announces a committed entry write to the other nodes (see notices.ts); resolves once sent. */
+  private async announced(id: string, row: RevisionRow): Promise<Revision> {
+    const revision = toRevision(row);
+    await this.notices.announce({ id, revision: revision.revision });
+    return revision;
   }
 
   private async query<R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<R>> {
@@ -184,6 +223,7 @@ export class PgEngine implements StorageEngine {
   async close(): Promise<void> {
     await Promise.all([...this.feeds].map((feed) => feed.close()));
     this.feeds.clear();
+    await this.queryIndexes?.close();
     await this.pool.end().catch(() => undefined);
   }
 
@@ -213,7 +253,9 @@ export class PgEngine implements StorageEngine {
     );
     const row = rows[0];
     if (!row) return undefined;
-    return { id, fields: this.decode(id, this.formatFor(id, row.extension), row.source), meta: toRevision(row) };
+    const entry = { id, fields: this.decode(id, this.formatFor(id, row.extension), row.source), meta: toRevision(row) };
+    this.remember(id, row.revision, row.source);
+    return entry;
   }
 
   async ping(): Promise<void> {
@@ -227,7 +269,12 @@ export class PgEngine implements StorageEngine {
 
   /** See pushdown.ts: SQL only where it equals the in-memory rules; undefined otherwise. */
   async pushdown(query: PushdownQuery, idOrder: (a: string, b: string) => number): Promise<PushdownAnswer | undefined> {
-    return runPushdown(query, (sql, values) => this.query(sql, values), this.table, this.S, idOrder, this.maxPushdownRows);
+    // Several statements, no parameters (the SQL holds literals): pg answers a list of results.
+    const run = async (sql: string) => {
+      const results = (await this.query(sql, [])) as unknown as pg.QueryResult | pg.QueryResult[];
+      return (Array.isArray(results) ? results[results.length - 1]! : results).rows as Record<string, unknown>[];
+    };
+    return runPushdown(query, run, this.table, this.S, idOrder, this.maxPushdownRows, (uses) => this.queryIndexes?.note(uses));
   }
 
   async revision(id: string): Promise<Revision | undefined> {
@@ -255,37 +302,59 @@ export class PgEngine implements StorageEngine {
   async write(id: string, fields: Fields, options: { expected?: string } = {}): Promise<Revision> {
     const parts = idParts(id, this.resolveFormat);
     const format = this.resolveFormat(id);
-    const payload = this.notice('entry', id);
+    const known = this.known.get(id);
+    // The base is known: one UPDATE that only applies while it is still current.
+    if (known && (options.expected === undefined || BigInt(known.revision).toString(36) === options.expected)) {
+      const written = await this.writeOver(id, fields, format, known);
+      if (written) return written;
+      if (options.expected !== undefined) throw new StorageError(`entry "${id}" was changed meanwhile`, 'conflict');
+    } else if (!known && options.expected === undefined) {
+      // Probably new (a create): one INSERT; if the entry exists after all, the loop below merges.
+      const written = await this.insertNew(id, fields, format, parts.length);
+      if (written) return written;
+    }
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const current = (await this.query<{ source: string; revision: string }>(`SELECT source, revision::text AS revision FROM ${this.table} WHERE id = $1`, [id])).rows[0];
       if (options.expected !== undefined && (!current || BigInt(current.revision).toString(36) !== options.expected)) {
         throw new StorageError(`entry "${id}" was changed meanwhile`, 'conflict');
       }
-      const text = format.serializer.encode(fields, current?.source);
-      assertStorable(id, text);
-      const json = this.queryFields(format, text);
-      const size = Buffer.byteLength(text);
-      // Optimistic: the statement changes the row only if no one else did since it was read.
-      const { rows } = current
-        ? await this.query<RevisionRow>(
-            `WITH w AS (
-               UPDATE ${this.table} SET source = $2, fields = $3::jsonb, extension = $4, size = $5,
-                 revision = nextval('${this.S}.flextype_revision_seq'), updated_at = clock_timestamp()
-               WHERE id = $1 AND revision = $6::bigint RETURNING revision, updated_at, size)
-             SELECT w.revision::text AS revision, (extract(epoch FROM w.updated_at) * 1000)::float8 AS mtime, w.size, pg_notify($7, $8) AS notified FROM w`,
-            [id, text, json, format.extension, size, current.revision, this.channel, payload],
-          )
-        : await this.query<RevisionRow>(
-            `WITH w AS (
-               INSERT INTO ${this.table} (id, parent, depth, extension, source, fields, size) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
-               ON CONFLICT (id) DO NOTHING RETURNING revision, updated_at, size)
-             SELECT w.revision::text AS revision, (extract(epoch FROM w.updated_at) * 1000)::float8 AS mtime, w.size, pg_notify($8, $9) AS notified FROM w`,
-            [id, parentOf(id), parts.length, format.extension, text, json, size, this.channel, payload],
-          );
-      if (rows[0]) return toRevision(rows[0]);
+      const written = current ? await this.writeOver(id, fields, format, current) : await this.insertNew(id, fields, format, parts.length);
+      if (written) return written;
       if (options.expected !== undefined) throw new StorageError(`entry "${id}" was changed meanwhile`, 'conflict');
     }
     throw new StorageError(`entry "${id}" kept being changed by other writers; not written`, 'conflict');
+  }
+
+  /** Replaces the entry only while it is still at `base` (optimistic); undefined when someone else changed it first. */
+  private async writeOver(id: string, fields: Fields, format: EntryFormat, base: { revision: string; source: string }): Promise<Revision | undefined> {
+    const text = format.serializer.encode(fields, base.source);
+    assertStorable(id, text);
+    const { rows } = await this.query<RevisionRow>(
+      `UPDATE ${this.table} SET source = $2, fields = $3::jsonb, extension = $4, size = $5,
+         revision = nextval('${this.S}.flextype_revision_seq'), updated_at = clock_timestamp()
+       WHERE id = $1 AND revision = $6::bigint RETURNING ${REVISION_COLUMNS}`,
+      [id, text, this.queryFields(format, text), format.extension, Buffer.byteLength(text), base.revision],
+    );
+    if (!rows[0]) {
+      this.known.delete(id);
+      return undefined;
+    }
+    this.remember(id, rows[0].revision, text);
+    return this.announced(id, rows[0]);
+  }
+
+  /** Inserts the entry unless it exists; undefined when it does. */
+  private async insertNew(id: string, fields: Fields, format: EntryFormat, depth: number): Promise<Revision | undefined> {
+    const text = format.serializer.encode(fields, undefined);
+    assertStorable(id, text);
+    const { rows } = await this.query<RevisionRow>(
+      `INSERT INTO ${this.table} (id, parent, depth, extension, source, fields, size) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+       ON CONFLICT (id) DO NOTHING RETURNING ${REVISION_COLUMNS}`,
+      [id, parentOf(id), depth, format.extension, text, this.queryFields(format, text), Buffer.byteLength(text)],
+    );
+    if (!rows[0]) return undefined;
+    this.remember(id, rows[0].revision, text);
+    return this.announced(id, rows[0]);
   }
 
   async writeSource(id: string, text: string, extension: string, options: { expected?: string } = {}): Promise<Revision> {
@@ -299,26 +368,24 @@ export class PgEngine implements StorageEngine {
       // Only the row still at the expected revision changes; nothing else is a conflict.
       const expected = revisionNumber(options.expected);
       const { rows } = await this.query<RevisionRow>(
-        `WITH w AS (
-           UPDATE ${this.table} SET extension = $2, source = $3, fields = $4::jsonb, size = $5,
-             revision = nextval('${this.S}.flextype_revision_seq'), updated_at = clock_timestamp()
-           WHERE id = $1 AND revision = $6::bigint RETURNING revision, updated_at, size)
-         SELECT w.revision::text AS revision, (extract(epoch FROM w.updated_at) * 1000)::float8 AS mtime, w.size, pg_notify($7, $8) AS notified FROM w`,
-        [id, extension, text, this.queryFields(format, text), Buffer.byteLength(text), expected, this.channel, this.notice('entry', id)],
+        `UPDATE ${this.table} SET extension = $2, source = $3, fields = $4::jsonb, size = $5,
+           revision = nextval('${this.S}.flextype_revision_seq'), updated_at = clock_timestamp()
+         WHERE id = $1 AND revision = $6::bigint RETURNING ${REVISION_COLUMNS}`,
+        [id, extension, text, this.queryFields(format, text), Buffer.byteLength(text), expected],
       );
       if (rows.length === 0) throw new StorageError(`entry "${id}" was changed meanwhile`, 'conflict');
-      return toRevision(rows[0]!);
+      this.remember(id, rows[0]!.revision, text);
+      return this.announced(id, rows[0]!);
     }
     const { rows } = await this.query<RevisionRow>(
-      `WITH w AS (
-         INSERT INTO ${this.table} AS e (id, parent, depth, extension, source, fields, size) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
-         ON CONFLICT (id) DO UPDATE SET extension = EXCLUDED.extension, source = EXCLUDED.source, fields = EXCLUDED.fields, size = EXCLUDED.size,
-           revision = nextval('${this.S}.flextype_revision_seq'), updated_at = clock_timestamp()
-         RETURNING revision, updated_at, size)
-       SELECT w.revision::text AS revision, (extract(epoch FROM w.updated_at) * 1000)::float8 AS mtime, w.size, pg_notify($8, $9) AS notified FROM w`,
-      [id, parentOf(id), parts.length, extension, text, this.queryFields(format, text), Buffer.byteLength(text), this.channel, this.notice('entry', id)],
+      `INSERT INTO ${this.table} AS e (id, parent, depth, extension, source, fields, size) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+       ON CONFLICT (id) DO UPDATE SET extension = EXCLUDED.extension, source = EXCLUDED.source, fields = EXCLUDED.fields, size = EXCLUDED.size,
+         revision = nextval('${this.S}.flextype_revision_seq'), updated_at = clock_timestamp()
+       RETURNING ${REVISION_COLUMNS}`,
+      [id, parentOf(id), parts.length, extension, text, this.queryFields(format, text), Buffer.byteLength(text)],
     );
-    return toRevision(rows[0]!);
+    this.remember(id, rows[0]!.revision, text);
+    return this.announced(id, rows[0]!);
   }
 
   async writeSources(items: readonly SourceItem[]): Promise<(StorageError | undefined)[]> {
@@ -341,6 +408,7 @@ export class PgEngine implements StorageEngine {
     });
     if (rows.size === 0) return refused;
     const all = [...rows.values()];
+    for (const row of all) this.known.delete(row.id);
     // One statement: every row (and its change notice) or none.
     await this.query(
       `WITH w AS (
@@ -392,6 +460,7 @@ export class PgEngine implements StorageEngine {
 
   async move(id: string, newId: string): Promise<void> {
     this.checkPair(id, newId);
+    this.forget(id);
     const { lo, hi } = subtreeBounds(id);
     try {
       await this.transaction(async (client) => {
@@ -472,6 +541,7 @@ export class PgEngine implements StorageEngine {
 
   async remove(id: string): Promise<void> {
     idParts(id, this.resolveFormat);
+    this.forget(id);
     const { lo, hi } = subtreeBounds(id);
     await this.transaction(async (client) => {
       const deleted = await client.query(`DELETE FROM ${this.table} WHERE id = $1 OR (id >= $2 AND id < $3)`, [id, lo, hi]);

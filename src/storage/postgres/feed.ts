@@ -11,10 +11,21 @@ export interface FeedLog {
   warn(obj: object, msg?: string): void;
 }
 
-export interface Notice {
-  origin: string;
+/** One change in a notification: a subtree operation's (sent inside its transaction) or an entry write's (batched, see notices.ts). */
+interface NoticeChange {
   kind: 'entry' | 'subtree';
   id: string;
+  revision?: string;
+}
+
+/** `{origin, kind, id}` (one change) or `{origin, changes: [...]}` (a batch of entry writes). */
+type Notice = { origin: string } & (NoticeChange | { changes: NoticeChange[] });
+
+function toEngineChange(change: NoticeChange): EngineChange | undefined {
+  if (typeof change !== 'object' || change === null || typeof change.id !== 'string') return undefined;
+  if (change.kind === 'subtree') return { kind: 'subtree', id: change.id };
+  if (change.kind !== 'entry') return undefined;
+  return typeof change.revision === 'string' ? { kind: 'entry', id: change.id, revision: change.revision } : { kind: 'entry', id: change.id };
 }
 
 const FIRST_DELAY_MS = 100;
@@ -42,9 +53,12 @@ export async function startFeed(options: {
     } catch {
       return;
     }
-    if (notice.origin === options.nodeId) return;
-    if ((notice.kind !== 'entry' && notice.kind !== 'subtree') || typeof notice.id !== 'string') return;
-    options.listener({ kind: notice.kind, id: notice.id });
+    if (typeof notice !== 'object' || notice === null || notice.origin === options.nodeId) return;
+    const changes: unknown[] = 'changes' in notice ? (Array.isArray(notice.changes) ? notice.changes : []) : [notice];
+    for (const change of changes) {
+      const engineChange = toEngineChange(change as NoticeChange);
+      if (engineChange) options.listener(engineChange);
+    }
   };
 
   const connect = async (): Promise<pg.Client> => {

@@ -13,6 +13,12 @@ export interface Migration {
   sql: string;
 }
 
+/**
+ * PHP's numeric strings (src/core/query/compare.ts isNumericString) as a PostgreSQL regular
+ * expression, as migration 4 holds it (never change it: add a migration).
+ */
+export const NUMERIC_SQL_RE = String.raw`^[ \t\n\r\v\f]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t\n\r\v\f]*$`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -86,6 +92,43 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX flextype_entries_fields ON $S.flextype_entries USING gin (fields jsonb_path_ops);
       -- Collections of the root by depth (subtrees use the primary key's range).
       CREATE INDEX flextype_entries_depth ON $S.flextype_entries (depth);
+    `,
+  },
+  {
+    version: 4,
+    description: 'query push-down: IMMUTABLE key functions (type class, number, folded text) for btree expression indexes',
+    // Total functions (never raise: they run inside index maintenance of every write), mirroring
+    // src/core/query/compare.ts and execute.ts sortKeyOf. The sort key is (class, number, text).
+    // Classes: 0 empty (missing, null, ''), 1 number (a JSON number, or a PHP numeric string whose
+    // double PostgreSQL's float8 input gives exactly as JS Number() does), 2 text that folds exactly
+    // (ASCII strings: lower() under "C" equals JS toLowerCase(); booleans as 'true'/'false'),
+    // 3 non-ASCII text, 4 object or array (JS compares their JSON.stringify text), 5 a number or
+    // numeric string outside the range checked here (1e400, 1e-400, a 300-digit string). Queries
+    // decline wherever a row of class 3-5 would need its key.
+    sql: `
+      CREATE FUNCTION $S.flextype_key_c(j jsonb) RETURNS smallint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+        SELECT (CASE jsonb_typeof(j)
+          WHEN 'number' THEN (CASE WHEN abs(j::numeric) < 1e300 AND (j::numeric = 0 OR abs(j::numeric) > 1e-300) THEN 1 ELSE 5 END)
+          WHEN 'string' THEN (CASE
+            WHEN j #>> '{}' = '' THEN 0
+            WHEN (j #>> '{}') ~ E'${NUMERIC_SQL_RE.replaceAll('\\', '\\\\')}' THEN
+              (CASE WHEN length(j #>> '{}') <= 200 AND (j #>> '{}') !~ '[eE][+-]?0*[0-9]{3}' THEN 1 ELSE 5 END)
+            WHEN octet_length(j #>> '{}') = length(j #>> '{}') THEN 2
+            ELSE 3 END)
+          WHEN 'boolean' THEN 2
+          WHEN 'object' THEN 4
+          WHEN 'array' THEN 4
+          ELSE 0 END)::smallint
+      $fn$;
+      CREATE FUNCTION $S.flextype_key_n(j jsonb) RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+        SELECT CASE WHEN $S.flextype_key_c(j) = 1 THEN
+          (CASE WHEN jsonb_typeof(j) = 'number' THEN j::float8 ELSE (j #>> '{}')::float8 END) END
+      $fn$;
+      CREATE FUNCTION $S.flextype_key_s(j jsonb) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+        SELECT CASE WHEN $S.flextype_key_c(j) = 2 THEN
+          (CASE WHEN jsonb_typeof(j) = 'boolean' THEN j #>> '{}' ELSE lower((j #>> '{}') COLLATE "C") END) END
+      $fn$;
+      -- Indexes the query planner creates on demand (query-indexes.ts) are named flextype_q_*.
     `,
   },
 ];
