@@ -4,6 +4,9 @@
  * list over the written entries. A fresh schema, dropped afterwards; prints a Markdown table.
  *
  *   node --import tsx bench/pg-engine.ts [--url postgres://postgres@127.0.0.1:5432/test] [--entries 3000] [--writers 10] [--reads 1000]
+ *
+ * `--query N` measures query push-down instead (bench/pg-query.ts): N entries bulk-loaded with
+ * multi-row INSERTs, the on-demand indexes built, then p50/p99 of where + sort + limit 10 shapes.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -17,8 +20,15 @@ const { values: flags } = parseArgs({
     entries: { type: 'string', default: '3000' },
     writers: { type: 'string', default: '10' },
     reads: { type: 'string', default: '1000' },
+    query: { type: 'string' },
+    queries: { type: 'string', default: '50' },
   },
 });
+if (flags.query !== undefined) {
+  const { benchQueries } = await import('./pg-query.js');
+  await benchQueries({ url: flags.url, entries: Number(flags.query), queries: Number(flags.queries) });
+  process.exit(0);
+}
 const ENTRIES = Number(flags.entries);
 const WRITERS = Number(flags.writers);
 const READS = Number(flags.reads);
