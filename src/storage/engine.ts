@@ -148,6 +148,13 @@ export interface StorageEngine {
   changes?(listener: (change: EngineChange) => void, onError: (err: Error) => void): Promise<ChangeFeed>;
 
   /**
+   * Optional: a change feed found by periodic stat passes instead of watches (projects too large
+   * to watch, or where watching fails). Resolves once the first pass recorded the current state;
+   * a change is then reported at most one pass plus `intervalMs` later.
+   */
+  scanChanges?(listener: (change: EngineChange) => void, onError: (err: Error) => void, options: { intervalMs: number; onPass?: (pass: number, ms: number) => void }): Promise<ChangeFeed>;
+
+  /**
    * Optional query push-down: answers the part of a collection query the engine can answer with
    * exactly the in-memory rules (see PushdownQuery), or undefined to let the core run it in memory.
    * Entries that compare equal are answered in `idOrder` (the core's natural id order).

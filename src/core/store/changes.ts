@@ -23,6 +23,7 @@ export type StoreChangeListener = (change: StoreChange) => void;
 
 export interface ChangeLog {
   warn(obj: object, msg?: string): void;
+  info?(obj: object, msg?: string): void;
 }
 
 /** The subscribers; a listener that throws is logged and never breaks the change itself. */
@@ -91,18 +92,53 @@ export class OutsideChanges {
         (change) => this.onEngineChange(change),
         (err) => this.log?.warn({ err: err.message }, 'change feed problem'),
       );
+      this.mode = 'watch';
       return true;
     } catch (err) {
-      // E.g. the inotify watch limit: fall back to checking revisions.
-      this.log?.warn({ err: (err as Error).message }, 'change feed unavailable; checking revisions instead');
+      // E.g. the inotify watch limit: fall back to stat passes, or to checking revisions.
+      this.log?.warn({ err: (err as Error).message }, 'change feed unavailable');
       this.feed = undefined;
       return false;
     }
   }
 
+  /**
+   * Starts the engine's stat passes (no watches): resolves after the first pass, so every later
+   * change is reported, at most one pass plus `intervalMs` after it was made. False when the
+   * engine has none or it fails.
+   */
+  async startScanning(intervalMs: number): Promise<boolean> {
+    if (!this.ctx.engine.scanChanges) return false;
+    try {
+      this.feed = await this.ctx.engine.scanChanges(
+        (change) => this.onEngineChange(change),
+        (err) => this.log?.warn({ err: err.message }, 'change feed problem'),
+        {
+          intervalMs,
+          onPass: (pass, ms) => {
+            this.passes = pass;
+            if (pass === 1) this.log?.info?.({ ms, interval: intervalMs }, 'stat passes started: outside changes are found by checking file stats');
+          },
+        },
+      );
+      this.mode = 'scan';
+      return true;
+    } catch (err) {
+      this.log?.warn({ err: (err as Error).message }, 'stat passes unavailable; checking revisions instead');
+      this.feed = undefined;
+      return false;
+    }
+  }
+
+  /** How outside changes are found: watches, stat passes, or none (revisions re-checked). */
+  mode: 'watch' | 'scan' | undefined;
+  /** Stat passes done so far (tests wait for a pass instead of for time). */
+  passes = 0;
+
   async stop(): Promise<void> {
     const feed = this.feed;
     this.feed = undefined;
+    this.mode = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await feed?.close();

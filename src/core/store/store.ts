@@ -502,19 +502,31 @@ export class ContentStore {
     this.startingUp = true;
   }
 
-  /** Starts the engine's change feed; returns false (revisions re-checked instead) when unavailable or off. */
+  /**
+   * Starts the engine's change feed: watches up to `watchMaxEntries` entries, else (or when
+   * watching fails, e.g. at the inotify limit) stat passes every `pollInterval`; returns false
+   * (revisions re-checked instead) when neither is available or watching is off.
+   */
   async startWatching(): Promise<boolean> {
     try {
-      if (!this.options.watch || !this.options.cacheEnabled || !this.engine.changes) return false;
+      if (!this.options.watch || !this.options.cacheEnabled) return false;
       const size = this.tree.size;
-      if (size > this.options.watchMaxEntries) {
-        this.log?.info({ entries: size, limit: this.options.watchMaxEntries }, 'large project: checking revisions instead of watching');
-        return false;
-      }
-      return await this.outside.start();
+      if (size <= this.options.watchMaxEntries && (await this.outside.start())) return true;
+      if (size > this.options.watchMaxEntries) this.log?.info({ entries: size, limit: this.options.watchMaxEntries }, 'large project: stat passes instead of watching');
+      return await this.outside.startScanning(this.options.pollInterval);
     } finally {
       this.startingUp = false;
     }
+  }
+
+  /** How outside changes are found now: 'watch', 'scan' (stat passes) or undefined (revisions re-checked). */
+  get changeFeedMode(): 'watch' | 'scan' | undefined {
+    return this.outside.mode;
+  }
+
+  /** Stat passes done so far (0 without them). */
+  get scanPasses(): number {
+    return this.outside.passes;
   }
 
   /** Stops preloading and the change feed; writes the persisted index when entries changed since. */

@@ -9,7 +9,7 @@
  * is opened with O_DIRECTORY|O_NOFOLLOW and each file with O_NOFOLLOW, so no link is followed.
  * Only used where /proc/self/fd exists (HELD_FOLDERS); elsewhere the engine stays asynchronous.
  */
-import { closeSync, constants as C, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, constants as C, fstatSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
@@ -46,12 +46,19 @@ export interface WalkFolder {
 export type WorkerRequest =
   | { op: 'read'; seq: number; root: string; items: ReadItem[] }
   /** `cancel`: an Int32 the main thread sets to 1 when the consumer stops early (the walk is synchronous: no message gets in). */
-  | { op: 'walk'; seq: number; root: string; start: string[]; prefix: string; batch: number; cancel: SharedArrayBuffer };
+  | { op: 'walk'; seq: number; root: string; start: string[]; prefix: string; batch: number; cancel: SharedArrayBuffer }
+  /** Stat passes over the whole tree, one every `intervalMs` after the previous ended, until the worker stops. */
+  | { op: 'scan'; seq: number; root: string; intervalMs: number };
 
 export type WorkerReply =
   | { seq: number; op: 'read'; results: ReadResult[] }
   /** `found`: folders with plain files, as [id, file names] (the engine knows which name makes an entry). */
   | { seq: number; op: 'walk'; found: [string, string[]][]; leftovers: string[][]; done: boolean; skipped: { folder: string; message: string }[] }
+  /**
+   * One stat pass: folders that appeared, vanished or were replaced ('' : the root itself), and
+   * plain files whose ctime changed, that appeared or vanished. `pass` counts passes (1: the baseline, which reports nothing).
+   */
+  | { seq: number; op: 'scan'; changed: ScanChanges; pass: number; ms: number }
   | { seq: number; op: 'fail'; message: string; code?: string };
 
 /** Same text as files.ts revisionOf (the ETag must not depend on which path read the file). */
@@ -235,10 +242,181 @@ function walk(request: Extract<WorkerRequest, { op: 'walk' }>, post: (reply: Wor
   }
 }
 
+/** What one pass found: paths ('/'-separated, relative) of folders and of plain files. */
+export interface ScanChanges {
+  folders: string[];
+  files: string[];
+}
+
+/** What a scan pass remembers of one folder (kept small: a million of them may be held). */
+interface ScannedFolder {
+  /** ino and ctime of the folder: a name added, removed or renamed in it changes its ctime. */
+  ino: number;
+  ctimeMs: number;
+  /** Child folders by name (undefined: none). */
+  folders: Map<string, ScannedFolder> | undefined;
+  /** Plain files and their ctimes: every change of a file (write, chmod, rename) sets its ctime. */
+  files: string[];
+  ctimes: number[];
+}
+
+/** lstat, or undefined when the path is gone or cannot be checked (the next pass tries again). */
+function lstatOrNot(p: string) {
+  try {
+    return lstatSync(p, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The change feed of projects too large to watch (or where watching fails): every pass stats each
+ * known folder and each plain file in it; only folders whose ctime or inode changed are read
+ * again. Plain paths are used (the feed only says where to look: every read that follows goes
+ * through the held-folder reads, which never follow a link), and links are never descended into.
+ */
+class TreeScanner {
+  private top: ScannedFolder | undefined;
+  private rootIno = -1;
+  pass = 0;
+
+  constructor(private readonly root: string) {}
+
+  /** Reads a folder and everything below it (the baseline, or a folder that appeared or was replaced). */
+  private load(abs: string, ino: number, ctimeMs: number): ScannedFolder {
+    const folder: ScannedFolder = { ino, ctimeMs, folders: undefined, files: [], ctimes: [] };
+    this.refill(folder, abs, '', undefined);
+    return folder;
+  }
+
+  /** Lists `abs` into `folder`; with `changed`, reports what appeared or vanished since the last listing. */
+  private refill(folder: ScannedFolder, abs: string, relPrefix: string, changed: ScanChanges | undefined): void {
+    let dirents;
+    try {
+      dirents = readdirSync(abs, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    const seenFolders = new Set<string>();
+    const files: string[] = [];
+    const ctimes: number[] = [];
+    const before = new Map(folder.files.map((name, i) => [name, folder.ctimes[i]!]));
+    for (const dirent of dirents) {
+      if (dirent.name.startsWith('.')) continue;
+      const childAbs = `${abs}/${dirent.name}`;
+      if (dirent.isDirectory()) {
+        seenFolders.add(dirent.name);
+        if (folder.folders?.has(dirent.name)) continue;
+        const s = lstatOrNot(childAbs);
+        if (!s?.isDirectory()) continue;
+        (folder.folders ??= new Map()).set(dirent.name, this.load(childAbs, s.ino, s.ctimeMs));
+        changed?.folders.push(relPrefix + dirent.name);
+      } else if (dirent.isFile()) {
+        const known = before.get(dirent.name);
+        before.delete(dirent.name);
+        const s = lstatOrNot(childAbs);
+        if (!s?.isFile()) continue;
+        files.push(dirent.name);
+        ctimes.push(s.ctimeMs);
+        if (known !== s.ctimeMs) changed?.files.push(relPrefix + dirent.name);
+      }
+    }
+    folder.files = files;
+    folder.ctimes = ctimes;
+    for (const name of before.keys()) changed?.files.push(relPrefix + name);
+    if (folder.folders) {
+      for (const name of [...folder.folders.keys()]) {
+        if (!seenFolders.has(name)) {
+          folder.folders.delete(name);
+          changed?.folders.push(relPrefix + name);
+        }
+      }
+      if (folder.folders.size === 0) folder.folders = undefined;
+    }
+  }
+
+  /** Compares a known folder with the disk, recursively; false when it is gone or replaced. */
+  private check(folder: ScannedFolder, abs: string, rel: string, changed: ScanChanges): boolean {
+    const s = lstatOrNot(abs);
+    if (!s?.isDirectory() || s.ino !== folder.ino) return false;
+    const prefix = rel === '' ? '' : `${rel}/`;
+    if (s.ctimeMs !== folder.ctimeMs) {
+      // Names changed: listed again (which also stats its files).
+      folder.ctimeMs = s.ctimeMs;
+      this.refill(folder, abs, prefix, changed);
+    } else {
+      for (let i = 0; i < folder.files.length; i++) {
+        const f = lstatOrNot(`${abs}/${folder.files[i]}`);
+        const now = f?.isFile() ? f.ctimeMs : -1;
+        if (now !== folder.ctimes[i]) {
+          folder.ctimes[i] = now;
+          changed.files.push(prefix + folder.files[i]);
+        }
+      }
+    }
+    if (folder.folders) {
+      for (const [name, child] of folder.folders) {
+        const childAbs = `${abs}/${name}`;
+        if (!this.check(child, childAbs, prefix + name, changed)) {
+          // Gone, or replaced by another folder of the same name: re-read, reported as a whole.
+          const now = lstatOrNot(childAbs);
+          if (now?.isDirectory()) folder.folders.set(name, this.load(childAbs, now.ino, now.ctimeMs));
+          else folder.folders.delete(name);
+          changed.folders.push(prefix + name);
+        }
+      }
+    }
+    return true;
+  }
+
+  /** One pass; the first only records what is there. */
+  run(): ScanChanges {
+    this.pass++;
+    const changed: ScanChanges = { folders: [], files: [] };
+    // The entries folder may be a link (a deploy switching it): followed, and compared by inode.
+    let s;
+    try {
+      s = statSync(this.root, { throwIfNoEntry: false });
+    } catch {
+      s = undefined;
+    }
+    const ino = s?.isDirectory() ? s.ino : -1;
+    if (this.pass === 1 || ino !== this.rootIno) {
+      this.rootIno = ino;
+      this.top = ino === -1 ? undefined : this.load(this.root, s!.ino, s!.ctimeMs);
+      if (this.pass > 1) changed.folders.push('');
+      return changed;
+    }
+    if (this.top && !this.check(this.top, this.root, '', changed)) {
+      this.rootIno = -1;
+      changed.folders.push('');
+    }
+    return changed;
+  }
+}
+
+function scan(request: Extract<WorkerRequest, { op: 'scan' }>, post: (reply: WorkerReply) => void): void {
+  const scanner = new TreeScanner(request.root);
+  const pass = () => {
+    const started = performance.now();
+    let changed: ScanChanges;
+    try {
+      changed = scanner.run();
+    } catch {
+      // Unexpected (e.g. out of file handles): everything may have changed.
+      changed = { folders: [''], files: [] };
+    }
+    post({ seq: request.seq, op: 'scan', changed, pass: scanner.pass, ms: Math.round(performance.now() - started) });
+    setTimeout(pass, request.intervalMs);
+  };
+  pass();
+}
+
 parentPort?.on('message', (request: WorkerRequest) => {
   const post = (reply: WorkerReply) => parentPort!.postMessage(reply);
   try {
     if (request.op === 'read') post(read(request));
+    else if (request.op === 'scan') scan(request, post);
     else walk(request, post);
   } catch (err) {
     const code = codeOf(err);

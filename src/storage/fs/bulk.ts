@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ReadItem, ReadResult, WorkerReply, WorkerRequest } from './bulk-worker.js';
+import type { ReadItem, ReadResult, ScanChanges, WorkerReply, WorkerRequest } from './bulk-worker.js';
 
 // Run from source (tsx) this module is bulk.ts and the worker its sibling .ts; built, both are .js.
 const FROM_SOURCE = path.extname(fileURLToPath(import.meta.url)) === '.ts';
@@ -35,6 +35,8 @@ export class BulkWorker {
   private worker: Worker | undefined;
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
+  /** A scan runs for good: its worker never keeps the process alive. */
+  private scanning = false;
 
   private start(): Worker {
     if (this.worker) return this.worker;
@@ -65,7 +67,7 @@ export class BulkWorker {
   }
 
   private idle(): void {
-    if (this.pending.size === 0) this.worker?.unref();
+    if (this.pending.size === 0 || this.scanning) this.worker?.unref();
   }
 
   private send(request: WorkerRequest, pending: Pending): void {
@@ -128,10 +130,46 @@ export class BulkWorker {
     }
   }
 
+  /**
+   * Starts stat passes over the tree at `root` (see bulk-worker.ts TreeScanner), one every
+   * `intervalMs` after the previous ended; `onPass` gets each pass's changed paths. Resolves after
+   * the first pass (the baseline). The worker should be one of its own: a pass holds it for a while.
+   */
+  scan(root: string, intervalMs: number, onPass: (changed: ScanChanges, pass: number, ms: number) => void, onError: (err: Error) => void): Promise<void> {
+    const seq = ++this.seq;
+    this.scanning = true;
+    return new Promise((resolve, reject) => {
+      let first = true;
+      this.send(
+        { op: 'scan', seq, root, intervalMs },
+        {
+          onReply: (reply) => {
+            const scanReply = reply as Extract<WorkerReply, { op: 'scan' }>;
+            onPass(scanReply.changed, scanReply.pass, scanReply.ms);
+            if (first) {
+              first = false;
+              resolve();
+            }
+          },
+          onError: (err) => {
+            if (first) {
+              first = false;
+              reject(err);
+            } else onError(err);
+          },
+        },
+      );
+      // Passes go on for the life of the feed: they never keep the process alive.
+      this.worker?.unref();
+    });
+  }
+
   /** Stops the worker (a later call starts a new one). */
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
+    this.scanning = false;
+    this.pending.clear();
     if (worker) await worker.terminate();
   }
 }

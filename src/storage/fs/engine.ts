@@ -4,7 +4,7 @@
  */
 import { promises as fs, type Dirent } from 'node:fs';
 import { BulkWorker } from './bulk.js';
-import { revisionText, type ReadItem } from './bulk-worker.js';
+import { revisionText, type ReadItem, type ScanChanges } from './bulk-worker.js';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { DecodeError, type Fields } from '../serializers/index.js';
@@ -438,6 +438,47 @@ export class FsEngine implements StorageEngine {
           }
       }
     });
+  }
+
+  /**
+   * The change feed without watches: stat passes in a worker thread of their own (see
+   * bulk-worker.ts TreeScanner), reported like the watcher's paths. Only entry files and folders
+   * count: other files changing in a folder are not news.
+   */
+  async scanChanges(listener: (change: EngineChange) => void, onError: (err: Error) => void, options: { intervalMs: number; onPass?: (pass: number, ms: number) => void }): Promise<ChangeFeed> {
+    if (!HELD_FOLDERS) throw new StorageError('stat passes need /proc/self/fd (Linux)', 'unavailable');
+    const root = await this.io(() => this.openRoot());
+    await root.close();
+    const scanner = new BulkWorker();
+    const report = (changed: ScanChanges, pass: number, ms: number) => {
+      for (const rel of changed.folders) {
+        const change = this.changeOfPath(rel.split('/').join(path.sep));
+        if (change) listener(change.kind === 'entry' ? { kind: 'subtree', id: change.id } : change);
+      }
+      for (const rel of changed.files) {
+        const change = this.changeOfPath(rel.split('/').join(path.sep));
+        // A plain file that is not an entry's own file: nothing for the core.
+        if (change?.kind === 'entry') listener(change);
+      }
+      options.onPass?.(pass, ms);
+    };
+    try {
+      await scanner.scan(this.location, options.intervalMs, report, (err) => {
+        listener({ kind: 'resync' });
+        onError(err);
+      });
+    } catch (err) {
+      await scanner.close();
+      throw err;
+    }
+    const feed: ChangeFeed = {
+      close: async () => {
+        this.feeds.delete(feed);
+        await scanner.close();
+      },
+    };
+    this.feeds.add(feed);
+    return feed;
   }
 
   /** Stops the change feeds and waits for the file operations in flight. */
