@@ -346,9 +346,11 @@ const itemsOf = (listing: Listing, positions: Iterable<number>, keyOf: ((id: str
 /** The matches of a where: how many, and per position (a per-query array: answers may interleave). */
 interface Matches {
   total: number;
-  marks: Uint8Array;
+  isMatch: (p: number) => boolean;
   /** The matching positions ascending, when already known. */
   list: number[] | undefined;
+  /** The matching positions in any order, when they can be listed without a scan. */
+  collect: (() => number[]) | undefined;
 }
 
 /**
@@ -359,6 +361,8 @@ interface Matches {
 interface Driver {
   member: WhereNode;
   size: number;
+  /** How many positions `exact` visits (known from the index sizes, no visit needed). */
+  exactCount: number;
   exact: (visit: (p: number) => void) => void;
   residue: readonly number[];
   testAt: (p: number) => boolean;
@@ -371,9 +375,11 @@ function* hashDriver(listing: Listing, member: WhereCondition, keys: string[], t
   const keySet = new Set<HashKey>(unique);
   const check = predicateOf(member, timeZone);
   const entries = listing.entries;
+  const exactCount = buckets.reduce((sum, b) => sum + b.length, 0);
   return {
     member,
-    size: buckets.reduce((sum, b) => sum + b.length, 0) + field.always.length,
+    size: exactCount + field.always.length,
+    exactCount,
     exact: (visit) => {
       for (const bucket of buckets) for (let i = 0; i < bucket.length; i++) visit(bucket[i]!);
     },
@@ -396,6 +402,7 @@ function* rangeDriver(listing: Listing, member: WhereCondition, kind: 'number' |
   return {
     member,
     size: spanSize(spans) + column.others.length,
+    exactCount: spanSize(spans),
     exact: (visit) => {
       for (const [start, end] of spans) for (let i = start; i < end; i++) visit(order[i]!);
     },
@@ -422,7 +429,6 @@ function* driverOf(listing: Listing, member: WhereNode, timeZone: string): Steps
 function* matchesOf(listing: Listing, where: WhereNode & { kind: 'and' }, timeZone: string): Steps<Matches> {
   const entries = listing.entries;
   const n = entries.length;
-  const marks = new Uint8Array(n);
   const drivers: Driver[] = [];
   for (const member of where.members) {
     const driver = yield* driverOf(listing, member, timeZone);
@@ -431,6 +437,8 @@ function* matchesOf(listing: Listing, where: WhereNode & { kind: 'and' }, timeZo
   let best: Driver | undefined;
   for (const d of drivers) if (!best || d.size < best.size) best = d;
   const check = predicateOf(where, timeZone);
+  const marks = new Uint8Array(n);
+  const isMarked = (p: number) => marks[p] === 1;
   if (!best || best.size >= n) {
     const list: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -440,7 +448,25 @@ function* matchesOf(listing: Listing, where: WhereNode & { kind: 'and' }, timeZo
         list.push(i);
       }
     }
-    return { total: list.length, marks, list };
+    return { total: list.length, isMatch: isMarked, list, collect: undefined };
+  }
+  if (where.members.length === 1) {
+    // One indexed condition: its count comes from the index sizes (O(log n) for a range, O(1) for
+    // a group); only the residue (values the index cannot order or hash) is checked one by one.
+    const driver = best;
+    const hits: number[] = [];
+    for (let i = 0; i < driver.residue.length; i++) {
+      if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
+      if (check(entries[driver.residue[i]!]!.view)) hits.push(driver.residue[i]!);
+    }
+    const collect = () => {
+      const out: number[] = [];
+      driver.exact((p) => {
+        out.push(p);
+      });
+      return out.concat(hits);
+    };
+    return { total: driver.exactCount + hits.length, isMatch: driver.testAt, list: undefined, collect };
   }
   // The other conditions, each decided from its index where it has one (all must hold).
   const tests: ((p: number) => boolean)[] = [];
@@ -478,29 +504,35 @@ function* matchesOf(listing: Listing, where: WhereNode & { kind: 'and' }, timeZo
       total++;
     }
   }
-  return { total, marks, list: undefined };
+  return { total, isMatch: isMarked, list: undefined, collect: undefined };
 }
 
-/** The matching positions in ascending order: a scan of the marks, or a sort of few positions. */
-function* ascendingOf(matches: Matches): Steps<number[]> {
+/** The matching positions in ascending order: a sort of few listed positions, or a scan. */
+function* ascendingOf(matches: Matches, n: number): Steps<number[]> {
   if (matches.list) return matches.list;
-  const { marks, total } = matches;
-  const out: number[] = [];
+  const { isMatch, total } = matches;
+  let out: number[] = [];
   if (total === 0) return out;
-  for (let i = 0; i < marks.length; i++) {
-    if ((i & 16383) === 16383) yield;
-    if (marks[i]) out.push(i);
+  if (matches.collect && total * 16 < n) out = Array.from(Int32Array.from(matches.collect()).sort());
+  else {
+    for (let i = 0; i < n; i++) {
+      if ((i & 8191) === 8191) yield;
+      if (isMatch(i)) out.push(i);
+    }
   }
   matches.list = out;
   return out;
 }
 
-/** The first `keep` matches in position order, by a scan of the marks that stops early. */
-function firstMatches(matches: Matches, keep: number): number[] {
+/** The first `keep` matches in position order, by a scan that stops early. */
+function* firstMatches(matches: Matches, keep: number, n: number): Steps<number[]> {
   if (matches.list) return keep < matches.list.length ? matches.list.slice(0, keep) : matches.list;
   const out: number[] = [];
-  const marks = matches.marks;
-  for (let i = 0; i < marks.length && out.length < keep; i++) if (marks[i]) out.push(i);
+  const isMatch = matches.isMatch;
+  for (let i = 0; i < n && out.length < keep; i++) {
+    if ((i & 8191) === 8191) yield;
+    if (isMatch(i)) out.push(i);
+  }
   return out;
 }
 
@@ -511,8 +543,7 @@ function firstMatches(matches: Matches, keep: number): number[] {
 function walkOrder(field: FieldSort, matches: Matches | undefined, descending: boolean, keep: number): number[] {
   const out: number[] = [];
   if (keep <= 0) return out;
-  const marks = matches?.marks;
-  const isMatch: (p: number) => boolean = marks ? (p) => marks[p] === 1 : () => true;
+  const isMatch: (p: number) => boolean = matches ? matches.isMatch : () => true;
   const { order, keys } = field;
   if (!descending) {
     for (let i = 0; i < order.length && out.length < keep; i++) if (isMatch(order[i]!)) out.push(order[i]!);
@@ -549,7 +580,7 @@ export function* answerFromListing(listing: Listing, plan: FilterPlan | undefine
   if (!sort) {
     if (!matches) return finish(itemsOf(listing, keep < n ? [...Array(keep).keys()] : listing.entries.keys(), keyOf), total, plan);
     // With a limit, the first matches in position order only (a scan that stops early).
-    const first = keep < total ? firstMatches(matches, keep) : yield* ascendingOf(matches);
+    const first = keep < total ? yield* firstMatches(matches, keep, n) : yield* ascendingOf(matches, n);
     return finish(itemsOf(listing, first, keyOf), total, plan);
   }
   // Walking the sort order costs about keep × n / matches steps; sorting the matches about matches.
@@ -557,7 +588,7 @@ export function* answerFromListing(listing: Listing, plan: FilterPlan | undefine
     const field = yield* listing.sortOf(sort.key);
     if (field) return finish(itemsOf(listing, walkOrder(field, matches, sort.descending, keep), keyOf), total, plan);
   }
-  const items = itemsOf(listing, matches ? yield* ascendingOf(matches) : listing.entries.keys(), keyOf);
+  const items = itemsOf(listing, matches ? yield* ascendingOf(matches, n) : listing.entries.keys(), keyOf);
   return finish(yield* sortSteps(items, sort.key, sort.descending, keep), total, plan);
 }
 
