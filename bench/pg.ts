@@ -1,35 +1,43 @@
 /**
- * `npm run bench:pg`: the PostgreSQL engine at scale (issue 11, item 6), engine level (no HTTP).
- * Fills a fresh schema with N entries (default 1,000,000) shaped like bench/scale.ts's (title,
- * tag, rating, published_at, body): the stored text is the front matter the file would hold and
- * the jsonb fields are what the real serializer decodes from it; multi-row INSERTs in batches.
- * Then measures: where(tag = news) + sort_by(rating DESC) + limit 10 through the engine's
- * push-down (p50/p99, with EXPLAIN), read one entry (the uncached GET's engine part), and
- * create/update throughput at 10 connections. Bounded by --timeout; the schema is dropped.
+ * `npm run bench:pg`: the PostgreSQL engine at scale, through HTTP (issue 11, item 6).
+ * Fills a fresh schema with N entries (default 1,000,000; multi-row INSERTs of 1,000, three in
+ * flight) shaped like bench/scale.ts's (title, tag, rating, published_at, body), and a file project
+ * of --file-entries (default 10,000) of the same entries, then starts `flextype serve` on each and
+ * measures with autocannon (in this process, on loopback): GET one cached, GET one uncached (a
+ * random id per request), where(tag = news) + sort_by(rating DESC) + limit 10 (sequential, p50/p99),
+ * create (POST) and update (PATCH) at 10 connections, and cached GET on 3 PostgreSQL nodes vs 1.
+ * Bounded by --timeout; the schema and the projects are removed; writes bench/results/pg.md.
  *
- *   node --import tsx bench/pg.ts [--entries 1000000] [--url postgres://postgres@127.0.0.1:5432/test] [--queries 30] [--writes 3000] [--timeout 1100]
+ *   node --import tsx bench/pg.ts [--entries 1000000] [--file-entries 10000] [--seconds 5] [--queries 30] [--timeout 1500]
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import autocannon from 'autocannon';
 import pg from 'pg';
-import { conformanceFormats } from '../src/storage/conformance.js';
-import { PgEngine } from '../src/storage/postgres/engine.js';
+import { applyMigrations } from '../src/storage/postgres/migrations.js';
 import { exactJson } from '../src/storage/postgres/rows.js';
 import { getSerializer } from '../src/storage/serializers/index.js';
-import { naturalIdOrder } from '../src/core/store/tree.js';
 
 const { values: flags } = parseArgs({
   options: {
     url: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
     entries: { type: 'string', default: '1000000' },
+    'file-entries': { type: 'string', default: '10000' },
+    seconds: { type: 'string', default: '5' },
     queries: { type: 'string', default: '30' },
-    writes: { type: 'string', default: '3000' },
-    timeout: { type: 'string', default: '1100' },
+    timeout: { type: 'string', default: '1500' },
   },
 });
 const N = Number(flags.entries);
 const QUERIES = Number(flags.queries);
-const WRITES = Number(flags.writes);
+const FILE_ENTRIES = Number(flags['file-entries']);
+const SECONDS = Number(flags.seconds);
 const deadline = Date.now() + Number(flags.timeout) * 1000;
 const schema = `ft_benchpg_${randomBytes(4).toString('hex')}`;
 const S = `"${schema}"`;
@@ -95,61 +103,187 @@ async function fill(pool: pg.Pool): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-async function throughput(count: number, width: number, op: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < count && Date.now() < deadline) await op(next++);
-  }));
-  return next / ((performance.now() - start) / 1000);
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const run = promisify(execFile);
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+
+function projectDir(settings: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flextype-bench-pg-'));
+  dirs.push(dir);
+  mkdirSync(path.join(dir, 'config', 'flextype'), { recursive: true });
+  writeFileSync(path.join(dir, 'config', 'flextype', 'settings.yaml'), settings);
+  return dir;
+}
+
+const pgSettings = `storage:\n  engine: postgres\n  url: ${JSON.stringify(flags.url)}\n  schema: ${schema}\n`;
+
+/** A file project with the same entries (the first FILE_ENTRIES of the PostgreSQL ones). */
+function fileProject(): string {
+  const dir = projectDir('cache:\n  persist_index: false\n');
+  const random = rng(1);
+  mkdirSync(path.join(dir, 'entries', 'items'), { recursive: true });
+  writeFileSync(path.join(dir, 'entries', 'items', 'entry.md'), '---\ntitle: Items\n---\n');
+  for (let i = 0; i < FILE_ENTRIES; i++) {
+    const folder = path.join(dir, 'entries', ...idOf(i).split('/'));
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(path.join(folder, 'entry.md'), entryText(i, random));
+  }
+  return dir;
+}
+
+/** Starts one node; resolves with its API base URL. */
+function serve(dir: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--project', dir, '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 120_000);
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const match = /API:\s+(http:\/\/127\.0\.0\.1:\d+\/api\/v1)\s/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+  });
+}
+
+async function token(dir: string): Promise<{ token: string; access_token: string }> {
+  const { stdout } = await run(process.execPath, [CLI, 'tokens:create', '--project', dir, '--json']);
+  return JSON.parse(stdout) as { token: string; access_token: string };
+}
+
+const encode = (pairs: string[]) => pairs.map((pair) => {
+  const at = pair.indexOf('=');
+  return `${encodeURIComponent(pair.slice(0, at))}=${encodeURIComponent(pair.slice(at + 1))}`;
+}).join('&');
+const TOP10 = encode([
+  'options[collection]=true', 'options[filter][where][0][key]=tag', 'options[filter][where][0][operator]=eq', 'options[filter][where][0][value]=news',
+  'options[filter][sort_by][key]=rating', 'options[filter][sort_by][direction]=DESC', 'options[filter][limit]=10',
+]);
+
+/** One autocannon run of SECONDS; requests per second of 2xx answers (errors are reported). */
+async function load(url: string, connections: number, setup?: (req: autocannon.Request) => autocannon.Request, method: 'GET' | 'POST' | 'PATCH' = 'GET'): Promise<{ rps: number; p50: number; p99: number }> {
+  const result = await autocannon({
+    url, connections, duration: SECONDS, method,
+    ...(setup ? { requests: [{ method, setupRequest: setup }] } : {}),
+    ...(method !== 'GET' ? { headers: { 'content-type': 'application/json' } } : {}),
+  });
+  const bad = result.non2xx + result.errors;
+  if (bad > 0) console.error(`  ${url.slice(0, 60)}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return { rps: result['2xx'] / SECONDS, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+async function sequential(url: string, count: number): Promise<{ p50: number; p99: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < count && Date.now() < deadline; i++) {
+    const t = performance.now();
+    const res = await fetch(url);
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`${res.status} from ${url}`);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+interface EngineResult {
+  cached: number;
+  uncached: number;
+  query: { p50: number; p99: number };
+  creates: number;
+  updates: number;
+}
+
+/** Everything but the node comparison, against one node of one engine holding `size` entries. */
+async function measure(base: string, auth: { token: string; access_token: string }, size: number, tag: string): Promise<EngineResult> {
+  const one = `${base}/entries?id=${idOf(7)}&token=${auth.token}`;
+  await load(one, 4); // warm-up: token and entry cached
+  const cached = (await load(one, 10)).rps;
+  const random = rng(11);
+  const uncached = (await load(one, 10, (req) => ({ ...req, path: `/api/v1/entries?id=${idOf(Math.floor(random() * size))}&token=${auth.token}` }))).rps;
+  await sequential(`${base}/entries?id=items&token=${auth.token}&${TOP10}`, 3);
+  const query = await sequential(`${base}/entries?id=items&token=${auth.token}&${TOP10}`, QUERIES);
+  let created = 0;
+  const body = (id: string, data: object) => JSON.stringify({ ...auth, id, data });
+  const creates = (await load(`${base}/entries`, 10, (req) => ({ ...req, method: 'POST', body: body(`items/new-${tag}-${created++}`, { title: `New ${created}`, tag: 'news', rating: 1 }) }), 'POST')).rps;
+  let updated = 0;
+  const updates = (await load(`${base}/entries`, 10, (req) => ({ ...req, method: 'PATCH', body: body(`items/new-${tag}-${updated++ % Math.max(1, created - 20)}`, { rating: updated % 10 }) }), 'PATCH')).rps;
+  return { cached, uncached, query, creates, updates };
 }
 
 async function main(): Promise<void> {
-  const engine = new PgEngine({ url: flags.url, schema, resolveFormat: conformanceFormats, poolSize: 10, maxPushdownRows: 2_000_000 });
   const pool = new pg.Pool({ connectionString: flags.url, max: 3 });
-  const lines: string[] = [];
   try {
-    await engine.open();
+    const client = await pool.connect();
+    try {
+      await applyMigrations(client, schema);
+    } finally {
+      client.release();
+    }
     console.error(`filling ${N} entries into schema ${schema} ...`);
     const fillSeconds = await fill(pool);
-    lines.push(`| entries | ${N.toLocaleString('en')} (filled in ${fillSeconds.toFixed(0)} s, ${Math.round(N / fillSeconds)} rows/s) |`);
+    console.error(`  filled in ${fillSeconds.toFixed(0)} s; writing ${FILE_ENTRIES} entry files ...`);
+    const files = fileProject();
+    const pgDir = projectDir(pgSettings);
+    const [pgBase, fileBase] = await Promise.all([serve(pgDir), serve(files)]);
+    const [pgAuth, fileAuth] = await Promise.all([token(pgDir), token(files)]);
+    // Start-up work (preloading entries in the background) is not what is measured.
+    await new Promise((r) => setTimeout(r, 5000));
+    console.error('measuring the file engine ...');
+    const fileResult = await measure(fileBase, fileAuth, FILE_ENTRIES, 'f');
+    console.error('measuring PostgreSQL ...');
+    const pgResult = await measure(pgBase, pgAuth, N, 'p');
 
-    const query = {
-      base: 'items', minDepth: 1, maxDepth: 1, excluded: ['tokens'],
-      where: { and: [{ path: ['tag'], operator: 'eq', value: 'news' }] },
-      sort: { path: ['rating'], descending: true }, offset: 0, limit: 10,
-    };
-    const latencies: number[] = [];
-    let answer;
-    for (let i = 0; i < QUERIES && Date.now() < deadline; i++) {
-      const t = performance.now();
-      answer = await engine.pushdown(query, naturalIdOrder);
-      latencies.push(performance.now() - t);
-      if (!answer) throw new Error('push-down declined the benchmark query');
-    }
-    latencies.sort((a, b) => a - b);
-    lines.push(`| where(tag = news) + sort_by(rating DESC) + limit 10, push-down | p50 ${ms(percentile(latencies, 50))}, p99 ${ms(percentile(latencies, 99))} (${latencies.length} queries, total ${answer?.total}) |`);
+    console.error('3 nodes vs 1 ...');
+    const others = await Promise.all([serve(projectDir(pgSettings)), serve(projectDir(pgSettings))]);
+    const bases = [pgBase, ...others];
+    await new Promise((r) => setTimeout(r, 5000));
+    const url = (base: string) => `${base}/entries?id=${idOf(7)}&token=${pgAuth.token}`;
+    await Promise.all(bases.map((base) => load(url(base), 4)));
+    const oneNode = (await load(url(pgBase), 30)).rps;
+    const threeNodes = (await Promise.all(bases.map((base) => load(url(base), 10)))).reduce((sum, r) => sum + r.rps, 0);
 
-    const reads: number[] = [];
-    const random = rng(7);
-    for (let i = 0; i < 500 && Date.now() < deadline; i++) {
-      const t = performance.now();
-      await engine.read(idOf(Math.floor(random() * N)));
-      reads.push(performance.now() - t);
-    }
-    reads.sort((a, b) => a - b);
-    lines.push(`| read one entry (engine part of an uncached GET), concurrency 1 | p50 ${ms(percentile(reads, 50))}, p99 ${ms(percentile(reads, 99))} |`);
+    const [load1] = os.loadavg();
+    const rows = [
+      ['GET one, cached, 10 connections (req/s)', fileResult.cached, pgResult.cached],
+      ['GET one, a random id per request (uncached on first sight; files preload all), 10 connections (req/s)', fileResult.uncached, pgResult.uncached],
+      ['where(tag = news) + sort_by(rating DESC) + limit 10, 1 connection: p50 / p99 (ms)', `${fileResult.query.p50.toFixed(1)} / ${fileResult.query.p99.toFixed(1)}`, `${pgResult.query.p50.toFixed(1)} / ${pgResult.query.p99.toFixed(1)}`],
+      ['create (POST, token), 10 connections (writes/s)', fileResult.creates, pgResult.creates],
+      ['update (PATCH, token), 10 connections (writes/s)', fileResult.updates, pgResult.updates],
+    ];
+    const cell = (v: string | number) => (typeof v === 'number' ? Math.round(v).toLocaleString('en') : v);
+    const report = `# bench:pg (${new Date().toISOString()})
 
-    const fields = (i: number, v: number) => ({ title: `New ${i}`, tag: TAGS[i % 5], rating: (i % 1000) / 100, version: v, content: 'Body\n' });
-    const creates = await throughput(WRITES, 10, (i) => engine.write(`items/new-${i}`, fields(i, 1)));
-    const updates = await throughput(WRITES, 10, (i) => engine.write(`items/new-${i}`, fields(i, 2)));
-    lines.push(`| create, 10 connections | ${Math.round(creates)} writes/s |`);
-    lines.push(`| update, 10 connections | ${Math.round(updates)} writes/s |`);
+${N.toLocaleString('en')} entries in PostgreSQL (filled in ${fillSeconds.toFixed(0)} s, ${Math.round(N / fillSeconds).toLocaleString('en')} rows/s);
+the file engine with ${FILE_ENTRIES.toLocaleString('en')} entries. ${os.cpus().length} cores, load average ${load1!.toFixed(1)} at the end;
+autocannon runs ${SECONDS} s in this process on loopback (it shares the cores with the servers and PostgreSQL).
 
-    const plan = await pool.query(`EXPLAIN SELECT id FROM ${S}.flextype_entries WHERE fields @> '{"tag":"news"}'::jsonb AND depth BETWEEN 2 AND 2`);
-    console.log(`\n## bench:pg (${new Date().toISOString()})\n\n| what | result |\n|---|---|\n${lines.join('\n')}\n\nPlan of the candidate scan:\n\n    ${plan.rows.map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n    ')}\n`);
+| measurement | files (${FILE_ENTRIES.toLocaleString('en')}) | PostgreSQL (${N.toLocaleString('en')}) | PostgreSQL / files |
+|---|---|---|---|
+${rows.map(([what, f, p]) => `| ${what} | ${cell(f!)} | ${cell(p!)} | ${typeof f === 'number' && typeof p === 'number' ? (p / f).toFixed(2) : ''} |`).join('\n')}
+
+| PostgreSQL nodes, cached GET | req/s |
+|---|---|
+| 1 node, 30 connections | ${cell(oneNode)} |
+| 3 nodes, 10 connections each | ${cell(threeNodes)} |
+| ratio 3 / 1 | ${(threeNodes / oneNode).toFixed(2)} |
+
+On ${os.cpus().length} cores the three nodes, PostgreSQL and the load generator share the same CPUs: a ratio
+above 1 shows nodes add capacity without coordination cost on cached reads; it cannot approach 3 here
+(one node already uses most of a core, the load generator another). On separate machines each node
+adds its own cores.
+`;
+    console.log(report);
+    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+    writeFileSync(new URL('./results/pg.md', import.meta.url), report);
   } finally {
-    await engine.close().catch(() => undefined);
+    for (const child of children) child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     await pool.query(`DROP SCHEMA IF EXISTS ${S} CASCADE`).catch(() => undefined);
     await pool.end();
   }
