@@ -437,20 +437,7 @@ function* matchesOf(listing: Listing, where: WhereNode & { kind: 'and' }, timeZo
   let best: Driver | undefined;
   for (const d of drivers) if (!best || d.size < best.size) best = d;
   const check = predicateOf(where, timeZone);
-  const marks = new Uint8Array(n);
-  const isMarked = (p: number) => marks[p] === 1;
-  if (!best || best.size >= n) {
-    const list: number[] = [];
-    for (let i = 0; i < n; i++) {
-      if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
-      if (check(entries[i]!.view)) {
-        marks[i] = 1;
-        list.push(i);
-      }
-    }
-    return { total: list.length, isMatch: isMarked, list, collect: undefined };
-  }
-  if (where.members.length === 1) {
+  if (best && best.size < n && where.members.length === 1) {
     // One indexed condition: its count comes from the index sizes (O(log n) for a range, O(1) for
     // a group); only the residue (values the index cannot order or hash) is checked one by one.
     const driver = best;
@@ -467,6 +454,20 @@ function* matchesOf(listing: Listing, where: WhereNode & { kind: 'and' }, timeZo
       return out.concat(hits);
     };
     return { total: driver.exactCount + hits.length, isMatch: driver.testAt, list: undefined, collect };
+  }
+  // Allocated only here: the one-condition answer above needs no per-position marks.
+  const marks = new Uint8Array(n);
+  const isMarked = (p: number) => marks[p] === 1;
+  if (!best || best.size >= n) {
+    const list: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
+      if (check(entries[i]!.view)) {
+        marks[i] = 1;
+        list.push(i);
+      }
+    }
+    return { total: list.length, isMatch: isMarked, list, collect: undefined };
   }
   // The other conditions, each decided from its index where it has one (all must hold).
   const tests: ((p: number) => boolean)[] = [];
