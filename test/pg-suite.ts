@@ -11,6 +11,7 @@ import { pgAvailable, PG_URL } from './pg-helpers.js';
 
 /** The API test files that run on both engines. */
 export const API_SUITE = [
+  'admin-api',
   'cache',
   'client',
   'client-types',
@@ -21,8 +22,10 @@ export const API_SUITE = [
   'entries',
   'expressions',
   'fast-path',
+  'hostile',
   'negotiation',
   'openapi',
+  'pipeline',
   'property',
   'query',
   'query-api',
@@ -30,6 +33,7 @@ export const API_SUITE = [
   'strings',
   'token-attacks',
   'tokens',
+  'webhooks',
 ];
 
 const shownUrl = PG_URL.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
