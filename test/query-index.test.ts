@@ -154,7 +154,9 @@ describe('query indexes', () => {
     assert.ok(compared > 100);
     assert.ok(indexes().stats.fields > 0, 'indexes were built');
     const listings = listingIndexesOf(cms.store).stats;
-    assert.ok(listings.answered > 50 && listings.patched > 0, `listings answered ${JSON.stringify(listings)}`);
+    // Whether a listing is patched or built again here depends on when watcher events arrive (a late
+    // one bumps the id tree, so the next query lists anew); patching is asserted by the properties below.
+    assert.ok(listings.answered > 50, `listings answered ${JSON.stringify(listings)}`);
   });
 
   it('answers a where + sort + limit from the index at once after a write, a move and a cache clear', async () => {
