@@ -83,22 +83,31 @@ function freePort(): Promise<number> {
   });
 }
 
-function get(url: string): Promise<{ status: number; body: Buffer } | undefined> {
+interface Answer {
+  status: number;
+  body: Buffer;
+  /** The answer's headers as sent, in order, as [name, value] pairs. */
+  headers: [string, string][];
+}
+
+function get(url: string): Promise<Answer | undefined> {
   return new Promise((resolve) => {
     const req = http.get(url, { agent: false }, (res) => {
       const chunks: Buffer[] = [];
+      const headers: [string, string][] = [];
+      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) headers.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!]);
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers }));
     });
     req.on('error', () => resolve(undefined));
   });
 }
 
-async function until200(url: string, limitMs = 60_000): Promise<Buffer> {
+async function until200(url: string, limitMs = 60_000): Promise<Answer> {
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
     const res = await get(url);
-    if (res?.status === 200) return res.body;
+    if (res?.status === 200) return res;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`no 200 from ${url.replace(/token=[^&]+/, 'token=…')} within ${limitMs} ms`);
@@ -141,7 +150,7 @@ interface Target {
   pid: number;
 }
 
-async function startOurs(name: string, accessLog: boolean): Promise<{ target: Target; body: Buffer }> {
+async function startOurs(name: string, accessLog: boolean): Promise<{ target: Target; answer: Answer }> {
   const project = generate(name, accessLog);
   const created = JSON.parse(execFileSync(process.execPath, [CLI, 'tokens:create', '{"title":"wrk"}', '--json', '--project', project], { encoding: 'utf8' })) as { token: string };
   const port = await freePort();
@@ -155,21 +164,37 @@ async function startOurs(name: string, accessLog: boolean): Promise<{ target: Ta
   closeSync(logFile);
   children.add(child);
   const url = `http://127.0.0.1:${port}/api/v1/entries?id=items/item-${Math.ceil(config.entries / 2)}&token=${created.token}`;
-  const body = await until200(url);
+  const answer = await until200(url);
   await settle(child.pid!);
-  return { target: { name, url, pid: child.pid! }, body };
+  return { target: { name, url, pid: child.pid! }, answer };
 }
 
-async function startBare(body: Buffer): Promise<Target> {
+/** Headers Node's http server adds to every answer by itself, bare or ours. */
+const ADDED_BY_NODE = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
+
+/**
+ * The bare node:http baseline answering `answer`'s body. `sameHeaders`: with every header ours
+ * sent too (request id and ETag frozen at the captured values), so both send the same bytes;
+ * otherwise only Content-Type and Content-Length.
+ */
+async function startBare(answer: Answer, sameHeaders: boolean): Promise<Target> {
+  const name = sameHeaders ? 'bare' : 'bare-minimal';
   const bodyFile = path.join(temp, 'body.json');
-  writeFileSync(bodyFile, body);
+  writeFileSync(bodyFile, answer.body);
+  const args = [bodyFile];
+  if (sameHeaders) {
+    const headersFile = path.join(temp, 'headers.json');
+    writeFileSync(headersFile, JSON.stringify(answer.headers.filter(([header]) => !ADDED_BY_NODE.has(header.toLowerCase()))));
+    args.push(headersFile);
+  }
   const port = await freePort();
-  const nodeArgs = config.cpuProf ? [`--cpu-prof`, `--cpu-prof-dir=${path.join(config.cpuProf, 'bare')}`] : [];
-  const child = spawn(...niced(process.execPath, [...nodeArgs, '--import', 'tsx', BASELINE, bodyFile, String(port)]), { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const nodeArgs = config.cpuProf ? [`--cpu-prof`, `--cpu-prof-dir=${path.join(config.cpuProf, name)}`] : [];
+  const [first, ...rest] = args;
+  const child = spawn(...niced(process.execPath, [...nodeArgs, '--import', 'tsx', BASELINE, first!, String(port), ...rest]), { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   children.add(child);
   const url = `http://127.0.0.1:${port}/api/v1/entries`;
   await until200(url);
-  return { name: 'bare node:http, same bytes', url, pid: child.pid! };
+  return { name: sameHeaders ? 'bare node:http, same bytes (our headers)' : 'bare node:http, body + 2 headers', url, pid: child.pid! };
 }
 
 interface Measured {
@@ -224,9 +249,10 @@ export async function main(): Promise<void> {
   const on = await startOurs('ours-access-log-on', true);
   const off = await startOurs('ours-access-log-off', false);
   // (The two bodies differ only in file times: same length.)
-  if (on.body.length !== off.body.length) throw new Error('the two servers answered bodies of different lengths');
-  const bare = await startBare(on.body);
-  const targets = [bare, on.target, off.target];
+  if (on.answer.body.length !== off.answer.body.length) throw new Error('the two servers answered bodies of different lengths');
+  const bare = await startBare(on.answer, true);
+  const minimal = await startBare(on.answer, false);
+  const targets = [bare, on.target, off.target, minimal];
   // Warm-up (JIT, caches), unreported.
   for (const target of targets) runWrk(target, 2);
   const results = new Map<Target, Measured[]>(targets.map((t) => [t, []]));
@@ -259,9 +285,10 @@ export async function main(): Promise<void> {
   out.push(
     '',
     'Both of ours run `flextype serve` with default settings (metrics on); "access log on" writes one JSON line per request ' +
-      'to a file (stderr redirected), as `serve` does by default. The bare server sends the same body with only ' +
-      'Content-Type and Content-Length; ours also send ETag, Cache-Control, CORS and X-Request-Id. Ratios are taken ' +
-      'round by round (each against the bare run next to it), then the median.',
+      'to a file (stderr redirected), as `serve` does by default. The baseline (×1.00) is a bare node:http server sending ' +
+      'the same bytes: our body and our headers (X-Request-Id, CORS, ETag, Cache-Control, Content-Type, Content-Length; ' +
+      'Node adds Date, Connection and Keep-Alive to both). The last row is the same body with only Content-Type and ' +
+      'Content-Length, what headers cost. Ratios are taken round by round (each against the baseline run next to it), then the median.',
     '',
   );
   const report = out.join('\n');

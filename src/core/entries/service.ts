@@ -186,12 +186,23 @@ export class EntriesService {
 
   /** A cached entry by id when no disk access is needed to trust it; undefined otherwise (even for bad ids). */
   peek(rawId: string): CachedEntry | undefined {
+    const key = this.peekKey(rawId);
+    return key === undefined ? undefined : this.store.peek(key);
+  }
+
+  /** The id peek() looks up for `rawId` (undefined: one it never finds). Pure, so callers may remember it. */
+  peekKey(rawId: string): string | undefined {
     try {
       const id = normalizeId(rawId, this.idLimits);
-      return isReservedId(id) ? undefined : this.store.peek(id);
+      return isReservedId(id) ? undefined : id;
     } catch {
       return undefined;
     }
+  }
+
+  /** peek() by an id from peekKey(). */
+  peekByKey(key: string): CachedEntry | undefined {
+    return this.store.peek(key);
   }
 
   async has(rawId: unknown): Promise<boolean> {

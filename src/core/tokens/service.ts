@@ -47,6 +47,16 @@ const TOKEN_SHAPE = /^[a-zA-Z0-9_-]{1,128}$/;
 
 const entryIdOf = (token: string) => `${TOKENS_ROOT}/${token}`;
 
+/** A token entry revision found fit for reads of one API with one scope (countCachedRead). */
+interface AdmittedRead {
+  api: ApiName;
+  scope: Scope;
+  entryId: string;
+  entry: CachedEntry;
+  limit: number;
+}
+const ADMITTED_READS_MAX = 1024;
+
 /** verify-hash accepts hashes up to this cost (or the configured one, if higher): one call must not hold a bcrypt worker for hours. */
 const MAX_VERIFY_COST = 12;
 
@@ -60,6 +70,8 @@ export class TokensService {
   readonly verified = new VerifiedSecrets();
   readonly counters: CallCounters | SharedCallCounters;
   private dummy: Promise<string> | undefined;
+  /** countCachedRead()'s memo: token → what was checked once for that revision of its entry. */
+  private readonly admittedReads = new Map<string, AdmittedRead>();
   /** Where token changes are reported (webhooks): never with the token or its secret. */
   private emit: EventSink = async () => {};
 
@@ -167,6 +179,29 @@ export class TokensService {
   /** The fast path's case: a read with a token and no access token. */
   authorizeCachedRead(api: ApiName, scope: Scope, token: string): Caller | undefined {
     return this.authorizeCached({ api, scope, token, accessToken: undefined, requireAccess: false });
+  }
+
+  /**
+   * authorizeCachedRead() answering only yes (one call counted) or no (nothing counted: take the
+   * full path), for the fast path: what depends on the token entry alone (shape, API, scope) is
+   * checked once per revision of that entry; state, limit and expiry are checked on every call.
+   */
+  countCachedRead(api: ApiName, scope: Scope, token: string): boolean {
+    const known = this.admittedReads.get(token);
+    if (known !== undefined && known.api === api && known.scope === scope) {
+      const entry = this.store.peek(known.entryId);
+      // A changed token file is a new entry object: everything is checked again.
+      if (entry === known.entry) return !this.unusable(entry) && this.counters.tryCount(entry.id, entry.fields, known.limit);
+    }
+    const caller = this.authorizeCachedRead(api, scope, token);
+    if (caller === undefined) return false;
+    const entry = this.store.peek(entryIdOf(token));
+    if (entry !== undefined) {
+      // Bounded whatever tokens clients send: forgotten all at once when full.
+      if (this.admittedReads.size >= ADMITTED_READS_MAX) this.admittedReads.clear();
+      this.admittedReads.set(token, { api, scope, entryId: entry.id, entry, limit: limitOf(entry.fields) });
+    }
+    return true;
   }
 
   /** The token's power when it has the scope (throwing, or answering undefined, when not). */
