@@ -26,9 +26,16 @@ type HashKey = string | typeof ALWAYS | undefined;
 /** eq/in answers of one field: positions (ascending) per equality class. */
 interface FieldHash {
   readonly keys: HashKey[];
+  /** Per position, its key as a small number (NO_KEY, ALWAYS_CODE or codeOf's): a test is an array read. */
+  readonly codes: Int32Array;
+  /** Codes given out so far (never taken back: a bucket that empties keeps its code). */
+  readonly codeOf: Map<string, number>;
   readonly buckets: Map<string, number[]>;
   readonly always: number[];
 }
+
+const NO_KEY = -1;
+const ALWAYS_CODE = -2;
 
 /** sort_by of one field: every position, ordered by (sort key, position); only for a total order. */
 interface FieldSort {
@@ -65,6 +72,12 @@ function removeSorted(list: number[], value: number): void {
 }
 
 const keyOfValue = (value: unknown): SortKey => sortKeyOf(value === MISSING ? undefined : value);
+
+function codeFor(field: FieldHash, key: string): number {
+  let code = field.codeOf.get(key);
+  if (code === undefined) field.codeOf.set(key, (code = field.codeOf.size));
+  return code;
+}
 
 class Listing {
   entries: CachedEntry[] = [];
@@ -120,7 +133,7 @@ class Listing {
     const existing = this.hashes.get(path);
     if (existing) return existing;
     const lookup = compilePath(path);
-    const field: FieldHash = { keys: new Array(this.entries.length), buckets: new Map(), always: [] };
+    const field: FieldHash = { keys: new Array(this.entries.length), codes: new Int32Array(this.entries.length), codeOf: new Map(), buckets: new Map(), always: [] };
     for (let i = 0; i < this.entries.length; i++) {
       if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
       const key = hashKeyOf(lookup(this.entries[i]!.view));
@@ -132,6 +145,7 @@ class Listing {
   }
 
   private addHash(field: FieldHash, key: HashKey, pos: number, sorted: boolean): void {
+    field.codes[pos] = key === undefined ? NO_KEY : key === ALWAYS ? ALWAYS_CODE : codeFor(field, key);
     if (key === undefined) return;
     let list = key === ALWAYS ? field.always : field.buckets.get(key);
     if (!list) field.buckets.set(key as string, (list = []));
@@ -393,7 +407,13 @@ function* hashDriver(listing: Listing, member: WhereCondition, keys: string[], t
   const field = yield* listing.hashOf(member.key);
   const unique = [...new Set(keys)];
   const buckets = unique.map((k) => field.buckets.get(k)).filter((b): b is number[] => b !== undefined);
-  const keySet = new Set<HashKey>(unique);
+  // The wanted codes as a table: no string hashing per tested position (a walk tests thousands).
+  const wanted = new Uint8Array(field.codeOf.size);
+  for (const k of unique) {
+    const code = field.codeOf.get(k);
+    if (code !== undefined) wanted[code] = 1;
+  }
+  const codes = field.codes;
   const check = predicateOf(member, timeZone);
   const entries = listing.entries;
   const exactCount = buckets.reduce((sum, b) => sum + b.length, 0);
@@ -406,8 +426,8 @@ function* hashDriver(listing: Listing, member: WhereCondition, keys: string[], t
     },
     residue: field.always,
     testAt: (p) => {
-      const key = field.keys[p];
-      return key === ALWAYS ? check(entries[p]!.view) : keySet.has(key);
+      const code = codes[p]!;
+      return code >= 0 ? wanted[code] === 1 : code === ALWAYS_CODE && check(entries[p]!.view);
     },
   };
 }

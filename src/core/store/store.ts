@@ -12,6 +12,7 @@ import type { PlainObject } from '../util.js';
 import { EntryCache, JsonTexts, StoredRecord, type CachedEntry } from './cache.js';
 import { ChangeListeners, OutsideChanges, stillCurrent, type StoreChange, type StoreChangeListener } from './changes.js';
 import { indexStamp, PersistedIndex, type IndexRecord } from './persisted.js';
+import { runSliced } from '../query/execute.js';
 import { IdTree, listAll } from './tree.js';
 
 export type { CachedEntry } from './cache.js';
@@ -264,7 +265,7 @@ export class ContentStore {
   /** Entry ids below `id` within `maxDepth` levels, in natural id order, with their depth. */
   async descendants(id: string, maxDepth: number): Promise<readonly { id: string; depth: number }[]> {
     await this.ensureTree();
-    return this.tree.descendants(id, maxDepth);
+    return runSliced(this.tree.descendantsSteps(id, maxDepth));
   }
 
   /** True when `id` is an entry or leads to entries (a collection can be listed). */
