@@ -10,6 +10,7 @@ import { createPresenter } from './entries/present.js';
 import { EntriesService, isListableId } from './entries/service.js';
 import { Renderer } from './render/renderer.js';
 import type { QueryLimits } from './query/collection.js';
+import { slicing } from './query/execute.js';
 import { Registry } from './registry.js';
 import { loadManifest, loadSettings, type Settings } from './settings.js';
 import { ContentStore, type Logger } from './store/store.js';
@@ -87,6 +88,8 @@ export class Cms {
       maxItems: this.settings.query.max_items,
       timeZone: this.settings.timezone,
     };
+    // A process-wide value (the executor's pause points are module-level); the last Cms started sets it.
+    slicing.ms = this.settings.query.slice_ms;
     this.entries = new EntriesService(this.store, this.settings.entries, queryLimits, resolve);
     this.entries.pushdownEnabled = this.settings.query.pushdown;
     this.renderer = new Renderer({ settings: this.settings, registry: this.registry, store: this.store, projectDir: this.projectDir, present: presentOptions });

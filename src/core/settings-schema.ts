@@ -191,6 +191,7 @@ export const settingsSchema = z.object({
     max_depth: count(),
     max_pattern_length: count(),
     max_items: count(),
+    slice_ms: count(),
     heavy: z.object({ threshold: count(), concurrency: z.number().int().min(1), queue: count(), retry_after: count() }),
     pushdown: z.boolean(),
   }),

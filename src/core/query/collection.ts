@@ -1,7 +1,7 @@
 /** Runs a collection query: find (which entries) → load → filter (which items, in which order). */
 import type { CachedEntry, ContentStore } from '../store/store.js';
 import type { PlainObject } from '../util.js';
-import { filterSteps, pause, runSliced, SLICE_ITEMS, type FilterResult, type Item } from './execute.js';
+import { filterSteps, mapSteps, runSliced, Slice, SLICE_ITEMS, stableSortSteps, type FilterResult, type Item } from './execute.js';
 import { findAccepts } from './find.js';
 import { queryIndexesOf } from './indexes.js';
 import { answerFromListing, listingIndexesOf } from './listing.js';
@@ -113,7 +113,7 @@ export async function runCollectionQuery(store: ContentStore, query: CollectionQ
         const answer = await runSliced(answerFromListing(listing, plan.filter, keyOf));
         if (answer) return answer;
         // only/except or group_by: the general steps, on the listing's entries (nothing to load).
-        items = listing.entries.map((entry) => ({ id: keyOf ? keyOf(entry.id) : entry.id, data: entry.view }));
+        items = await runSliced(mapSteps(listing.entries, (entry) => ({ id: keyOf ? keyOf(entry.id) : entry.id, data: entry.view })));
       } finally {
         listing.release();
       }
@@ -138,8 +138,11 @@ async function acceptedOf(
   prefixLength: number,
 ): Promise<CachedEntry[]> {
   const entries = await store.getMany(candidates, query.onSkip);
+  // Entries are immutable: the loaded array is the snapshot every step below reads, pauses or not.
+  const slice = new Slice();
   let accepted: CachedEntry[] = [];
   for (let i = 0; i < candidates.length; i++) {
+    if (i % SLICE_ITEMS === SLICE_ITEMS - 1 && slice.due()) await slice.pause();
     const entry = entries[i];
     if (!entry) continue;
     if (!find.trivial && !findAccepts(find, { id: entry.id, depth: candidates[i]!.depth, meta: entry.meta }, entry.id.slice(prefixLength))) continue;
@@ -148,14 +151,19 @@ async function acceptedOf(
   if (find.content) {
     // Never the raw file: it holds private fields and comments that no answer shows.
     const { contains, notContains } = find.content;
-    accepted = accepted.filter((entry) => {
-      const text = publicTextOf(entry.view);
-      return contains.every((s) => publicTextIncludes(text, s)) && notContains.every((s) => !publicTextIncludes(text, s));
-    });
+    const found: CachedEntry[] = [];
+    for (let i = 0; i < accepted.length; i++) {
+      // Building an entry's search text costs far more than an id check: a pause point more often.
+      if (i % 64 === 63 && slice.due()) await slice.pause();
+      const text = publicTextOf(accepted[i]!.view);
+      if (contains.every((s) => publicTextIncludes(text, s)) && notContains.every((s) => !publicTextIncludes(text, s))) found.push(accepted[i]!);
+    }
+    accepted = found;
   }
   if (find.sort) {
     const { key, descending } = find.sort;
-    accepted.sort((a, b) => (descending ? b.meta[key] - a.meta[key] : a.meta[key] - b.meta[key]));
+    // File times are finite numbers: a total order, so the sliced merge sort equals Array.sort.
+    accepted = await runSliced(stableSortSteps(accepted, (a, b) => (descending ? b.meta[key] - a.meta[key] : a.meta[key] - b.meta[key])));
   }
   return accepted;
 }
@@ -169,19 +177,16 @@ async function filterAccepted(
   isPlain: ((entry: CachedEntry) => boolean) | undefined,
 ): Promise<FilterResult> {
   const keyOf = query.keyOf;
-  const indexed = plan.filter && !plan.find.sort ? queryIndexesOf(store).answer(accepted, plan.filter, isPlain) : undefined;
+  const indexed = plan.filter && !plan.find.sort ? await queryIndexesOf(store).answer(accepted, plan.filter, isPlain) : undefined;
   const rest = indexed ? indexed.rest : accepted;
   const items: Item[] = [];
-  let started = performance.now();
+  const slice = new Slice();
   for (let i = 0; i < rest.length; i++) {
     const entry = rest[i]!;
     const view = query.viewOf ? query.viewOf(entry) : entry.view;
     // Awaited only when rendering was needed: plain entries cost no extra turn of the event loop.
     items.push({ id: keyOf ? keyOf(entry.id) : entry.id, data: view instanceof Promise ? await view : view });
-    if (i % SLICE_ITEMS === SLICE_ITEMS - 1 && performance.now() - started > 10) {
-      await pause();
-      started = performance.now();
-    }
+    if (i % 64 === 63 && slice.due()) await slice.pause();
   }
   if (!indexed) return runSliced(filterSteps(items, plan.filter));
   return runSliced(indexed.merge(items, keyOf));

@@ -25,8 +25,13 @@ export type Steps<T> = Generator<void, T, void>;
 
 /** Items between two pause points of a loop. */
 export const SLICE_ITEMS = 512;
-/** How long a run may hold the event loop before it pauses (the rest of a request adds to it). */
-const SLICE_MS = 10;
+
+/**
+ * How long a query may hold the event loop before it pauses (the rest of a request adds to it),
+ * for the whole process (`query.slice_ms`; 0 pauses at every pause point, as tests do), and how
+ * many pauses queries took so far (metrics, tests).
+ */
+export const slicing = { ms: 10, pauses: 0 };
 
 export function runNow<T>(steps: Steps<T>): T {
   for (;;) {
@@ -35,19 +40,85 @@ export function runNow<T>(steps: Steps<T>): T {
   }
 }
 
-export const pause = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+export const pause = (): Promise<void> => {
+  slicing.pauses++;
+  return new Promise((resolve) => setImmediate(resolve));
+};
 
-/** Runs steps, pausing (setImmediate) whenever it has held the event loop for SLICE_MS. */
+/** Runs steps, pausing (setImmediate) whenever it has held the event loop for slicing.ms. */
 export async function runSliced<T>(steps: Steps<T>): Promise<T> {
   let started = performance.now();
   for (;;) {
     const next = steps.next();
     if (next.done) return next.value;
-    if (performance.now() - started > SLICE_MS) {
+    if (performance.now() - started >= slicing.ms) {
       await pause();
       started = performance.now();
     }
   }
+}
+
+/** The same budget for async loops: `due()` every few hundred items, then `await pause()`. */
+export class Slice {
+  private started = performance.now();
+
+  due(): boolean {
+    return performance.now() - this.started >= slicing.ms;
+  }
+
+  async pause(): Promise<void> {
+    await pause();
+    this.started = performance.now();
+  }
+}
+
+/** Maps an array in steps (a pause point every SLICE_ITEMS items). */
+export function* mapSteps<T, U>(items: readonly T[], map: (item: T, index: number) => U): Steps<U[]> {
+  const out: U[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
+    out[i] = map(items[i]!, i);
+  }
+  return out;
+}
+
+/**
+ * A stable sort in steps: runs of 4096 sorted by Array.sort, then merged with pause points. Equal
+ * to `items.sort(order)` only when `order` is a consistent total preorder (transitive): callers
+ * decide that; the array is sorted in place when it is short, else a new one is returned.
+ */
+export function* stableSortSteps<T>(items: T[], order: (a: T, b: T) => number): Steps<T[]> {
+  const run = 4096;
+  if (items.length <= run) return items.sort(order);
+  let runs: T[][] = [];
+  for (let start = 0; start < items.length; start += run) {
+    runs.push(items.slice(start, start + run).sort(order));
+    yield;
+  }
+  while (runs.length > 1) {
+    const next: T[][] = [];
+    for (let r = 0; r < runs.length; r += 2) {
+      const a = runs[r]!;
+      const b = runs[r + 1];
+      if (!b) {
+        next.push(a);
+        continue;
+      }
+      const out: T[] = new Array(a.length + b.length);
+      let i = 0;
+      let j = 0;
+      let k = 0;
+      while (i < a.length && j < b.length) {
+        out[k++] = order(b[j]!, a[i]!) < 0 ? b[j++]! : a[i++]!;
+        if (k % (SLICE_ITEMS * 8) === 0) yield;
+      }
+      while (i < a.length) out[k++] = a[i++]!;
+      while (j < b.length) out[k++] = b[j++]!;
+      next.push(out);
+    }
+    runs = next;
+  }
+  return runs[0] ?? [];
 }
 
 export function project(data: PlainObject, only: readonly string[] | undefined, except: readonly string[] | undefined): PlainObject {
@@ -156,37 +227,8 @@ export function* selectFirst<T>(keyed: readonly Keyed<T>[], keep: number, order:
 
 /** A full stable sort, in pieces with pauses when the order is total (else in one Array.sort, as always). */
 export function* sortAll<T>(keyed: Keyed<T>[], order: (a: Keyed<T>, b: Keyed<T>) => number): Steps<Keyed<T>[]> {
-  const run = 4096;
-  if (keyed.length <= run || !oneClass(keyed)) return keyed.sort(order);
-  let runs: Keyed<T>[][] = [];
-  for (let start = 0; start < keyed.length; start += run) {
-    runs.push(keyed.slice(start, start + run).sort(order));
-    yield;
-  }
-  while (runs.length > 1) {
-    const next: Keyed<T>[][] = [];
-    for (let r = 0; r < runs.length; r += 2) {
-      const a = runs[r]!;
-      const b = runs[r + 1];
-      if (!b) {
-        next.push(a);
-        continue;
-      }
-      const out: Keyed<T>[] = new Array(a.length + b.length);
-      let i = 0;
-      let j = 0;
-      let k = 0;
-      while (i < a.length && j < b.length) {
-        out[k++] = order(b[j]!, a[i]!) < 0 ? b[j++]! : a[i++]!;
-        if (k % (SLICE_ITEMS * 8) === 0) yield;
-      }
-      while (i < a.length) out[k++] = a[i++]!;
-      while (j < b.length) out[k++] = b[j++]!;
-      next.push(out);
-    }
-    runs = next;
-  }
-  return runs[0] ?? [];
+  if (keyed.length <= 4096 || !oneClass(keyed)) return keyed.sort(order);
+  return yield* stableSortSteps(keyed, order);
 }
 
 function oneClass<T>(keyed: readonly Keyed<T>[]): boolean {
@@ -241,7 +283,7 @@ export function keepOf(plan: FilterPlan): number {
 /** only/except → where → sort: the items (sorted; only the first keepOf(plan) when known) and how many matched. */
 export function* selectSteps(items: Item[], plan: FilterPlan): Steps<{ items: Item[]; total: number }> {
   const { only, except } = plan;
-  let current = only || except ? items.map((item) => ({ id: item.id, data: project(item.data, only, except) })) : items;
+  let current = only || except ? yield* mapSteps(items, (item) => ({ id: item.id, data: project(item.data, only, except) })) : items;
   if (plan.where) current = yield* whereSteps(current, predicateOf(plan.where, plan.timeZone));
   const total = current.length;
   // Without grouping, only offset + limit items can ever be answered: select just those.
@@ -251,12 +293,18 @@ export function* selectSteps(items: Item[], plan: FilterPlan): Steps<{ items: It
 
 /** group → offset/limit → return, on the selected items. */
 export function finish(current: Item[], total: number, plan: FilterPlan): FilterResult {
+  return runNow(finishSteps(current, total, plan));
+}
+
+export function* finishSteps(current: Item[], total: number, plan: FilterPlan): Steps<FilterResult> {
   const { groupBy, offset, limit } = plan;
   const { mode, count } = plan.ret;
   if (groupBy !== undefined) {
     // Grouping keeps the sorted order inside each group; offset, limit and return act on groups.
     const groups = new Map<string, Item[]>();
-    for (const item of current) {
+    for (let i = 0; i < current.length; i++) {
+      if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
+      const item = current[i]!;
       // A field name, not a dot path: the reference groups `specs.frame` all under "".
       const value = Object.prototype.hasOwnProperty.call(item.data, groupBy) ? item.data[groupBy] : undefined;
       // As PHP turns the value into an array key: booleans are "1" and "0".
@@ -281,7 +329,7 @@ export function finish(current: Item[], total: number, plan: FilterPlan): Filter
 export function* filterSteps(items: Item[], plan: FilterPlan | undefined): Steps<FilterResult> {
   if (!plan) return { kind: 'items', items, total: items.length };
   const selected = yield* selectSteps(items, plan);
-  return finish(selected.items, selected.total, plan);
+  return yield* finishSteps(selected.items, selected.total, plan);
 }
 
 function shuffle<T>(items: T[]): T[] {

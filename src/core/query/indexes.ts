@@ -13,7 +13,7 @@ import type { StoreChange } from '../store/changes.js';
 import { compilePath, MISSING } from '../util.js';
 import { ALWAYS, conditionKeys, hashKeyOf } from './index-keys.js';
 import {
-  compareKeys, filterSteps, finish, keepOf, keyClass, orderOf, selectSteps, sortKeyOf, SLICE_ITEMS,
+  compareKeys, filterSteps, finishSteps, keepOf, keyClass, orderOf, runSliced, selectSteps, sortKeyOf, SLICE_ITEMS, stableSortSteps,
   type FilterResult, type Item, type Keyed, type SortKey, type Steps,
 } from './execute.js';
 import type { FilterPlan } from './plan.js';
@@ -65,28 +65,63 @@ class FieldIndex {
     else if (keyClass(key) === 'text') this.texts += delta;
   }
 
-  enableHash(slots: Iterable<Slot>): void {
-    if (this.hash) return;
-    this.hash = new Map();
-    this.always = new Set();
-    for (const slot of slots) this.addHash(slot);
+  /**
+   * Builds the hash part over the live slots in steps, detached: attached only when no slot was
+   * dropped meanwhile (`stillExact`), so a drop never misses a half-built index.
+   */
+  *enableHash(slots: readonly Slot[], stillExact: () => boolean): Steps<boolean> {
+    if (this.hash) return true;
+    const hash = new Map<string, Set<Slot>>();
+    const always = new Set<Slot>();
+    for (let i = 0; i < slots.length; i++) {
+      if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
+      if (!slots[i]!.dead) this.addHashTo(hash, always, slots[i]!);
+    }
+    if (!stillExact()) return false;
+    this.hash = hash;
+    this.always = always;
+    return true;
   }
 
-  enableSort(slots: Iterable<Slot>): void {
-    if (this.sorted) return;
+  /** The sort part, built the same way (rows and key-class counts attached together). */
+  *enableSort(slots: readonly Slot[], stillExact: () => boolean): Steps<boolean> {
+    if (this.sorted) return true;
+    const rows: SortedRow[] = [];
+    let numbers = 0;
+    let texts = 0;
+    let odd = 0;
+    for (let i = 0; i < slots.length; i++) {
+      if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
+      const slot = slots[i]!;
+      if (slot.dead) continue;
+      const key = this.sortKey(slot);
+      if (key.num !== undefined && !Number.isFinite(key.num)) odd++;
+      else if (keyClass(key) === 'number') numbers++;
+      else if (keyClass(key) === 'text') texts++;
+      rows.push({ slot, key });
+    }
+    if (!stillExact()) return false;
     this.sorted = [];
-    for (const slot of slots) this.addSorted(slot);
+    this.pending = rows;
+    this.numbers += numbers;
+    this.texts += texts;
+    this.odd += odd;
+    return true;
   }
 
   private addHash(slot: Slot): void {
+    this.addHashTo(this.hash!, this.always!, slot);
+  }
+
+  private addHashTo(hash: Map<string, Set<Slot>>, always: Set<Slot>, slot: Slot): void {
     const key = hashKeyOf(this.valueOf(slot));
     if (key === undefined) return;
     if (key === ALWAYS) {
-      this.always!.add(slot);
+      always.add(slot);
       return;
     }
-    let bucket = this.hash!.get(key);
-    if (!bucket) this.hash!.set(key, (bucket = new Set()));
+    let bucket = hash.get(key);
+    if (!bucket) hash.set(key, (bucket = new Set()));
     bucket.add(slot);
   }
 
@@ -122,12 +157,16 @@ class FieldIndex {
     return this.odd === 0 && !(this.numbers > 0 && this.texts > 0);
   }
 
-  /** The rows in key order (ties in no particular order), pending rows merged in. */
-  rows(): SortedRow[] {
+  /**
+   * The rows in key order (ties in no particular order), pending rows merged in, in steps. Only
+   * called while the keys form a total order (`ordered`), so the sliced merge sort is exact.
+   */
+  *rows(): Steps<SortedRow[]> {
     const sorted = this.sorted!;
     if (this.pending.length === 0 && this.deadRows * 4 <= sorted.length) return sorted;
     const live = this.deadRows > 0 ? sorted.filter((row) => !row.slot.dead) : sorted;
     const pending = this.pending.filter((row) => !row.slot.dead);
+    this.pending = [];
     const byKey = (a: SortedRow, b: SortedRow) => compareKeys(a.key, b.key);
     let out: SortedRow[];
     if (pending.length <= 32) {
@@ -143,10 +182,10 @@ class FieldIndex {
         out.splice(low, 0, row);
       }
     } else {
-      out = live.concat(pending).sort(byKey);
+      out = yield* stableSortSteps(live.concat(pending), byKey);
     }
     this.sorted = out;
-    this.pending = [];
+    // Rows of slots dropped while this ran stay (walks skip dead rows) until the next compaction.
     this.deadRows = 0;
     return out;
   }
@@ -180,34 +219,40 @@ export class QueryIndexes {
 
   private onChange(change: StoreChange): void {
     if (change.kind === 'clear') {
-      for (const slot of this.slots.values()) this.drop(slot);
+      for (const slot of this.slots.values()) this.drop(slot, true);
       this.slots.clear();
       return;
     }
     if (change.kind === 'entry') {
       const slot = this.slots.get(change.id);
       if (slot) {
-        this.drop(slot);
+        this.drop(slot, true);
         this.slots.delete(change.id);
       }
       return;
     }
     for (const [id, slot] of this.slots) {
       if (isWithin(id, change.id)) {
-        this.drop(slot);
+        this.drop(slot, true);
         this.slots.delete(id);
       }
     }
   }
 
-  private drop(slot: Slot): void {
+  private drop(slot: Slot, outside = false): void {
     if (slot.dead) return;
     slot.dead = true;
+    if (outside) this.changedSlots++;
     for (const field of this.fields.values()) field.remove(slot);
   }
 
+  /** Slots dropped by store changes so far: an answer that paused meanwhile is not trusted. */
+  private changedSlots = 0;
+  /** The answer running (answers mark shared slots and pause: one at a time). */
+  private running: Promise<void> | undefined;
+
   /** Counts a use of a field for hashing or sorting; returns its index from the second use on. */
-  private use(path: string, kind: 'hash' | 'sort'): FieldIndex | undefined {
+  private *use(path: string, kind: 'hash' | 'sort', stillExact: () => boolean): Steps<FieldIndex | undefined> {
     const name = `${kind}\u0000${path}`;
     const uses = (this.uses.get(name) ?? 0) + 1;
     if (this.uses.size > 1024) this.uses.clear();
@@ -215,41 +260,63 @@ export class QueryIndexes {
     const existing = this.fields.get(path);
     if (existing && (kind === 'hash' ? existing.hash : existing.sorted)) return existing;
     if (uses < 2 || this.fields.size >= 64) return undefined;
+    // Registered at once (its remove() is a no-op until a part is attached), built in steps.
     const field = existing ?? new FieldIndex(path);
     this.fields.set(path, field);
     const live = [...this.slots.values()];
-    if (kind === 'hash') field.enableHash(live);
-    else field.enableSort(live);
-    return field;
+    const built = kind === 'hash' ? yield* field.enableHash(live, stillExact) : yield* field.enableSort(live, stillExact);
+    return built ? field : undefined;
   }
 
   /**
-   * Answers the plain, indexed part of a filter; undefined when no index applies (then the caller
-   * runs the plan as always). `accepted` are the candidates in candidate order (ties keep it).
+   * Answers the plain, indexed part of a filter in slices; undefined when no index applies (then
+   * the caller runs the plan as always) or when a store change dropped an indexed entry while it
+   * paused (the plain path then answers the same snapshot, `accepted`, exactly).
    */
-  answer(accepted: readonly CachedEntry[], plan: FilterPlan, isPlain: ((entry: CachedEntry) => boolean) | undefined): IndexedAnswer | undefined {
+  async answer(accepted: readonly CachedEntry[], plan: FilterPlan, isPlain: ((entry: CachedEntry) => boolean) | undefined): Promise<IndexedAnswer | undefined> {
+    if (!this.applies(accepted, plan, isPlain)) return undefined;
+    while (this.running) await this.running;
+    let done!: () => void;
+    this.running = new Promise((resolve) => (done = resolve));
+    try {
+      const changed = this.changedSlots;
+      const stillExact = () => this.changedSlots === changed;
+      const answer = await runSliced(this.answerSteps(accepted, plan, isPlain!, stillExact));
+      return stillExact() ? answer : undefined;
+    } finally {
+      this.running = undefined;
+      done();
+    }
+  }
+
+  private applies(accepted: readonly CachedEntry[], plan: FilterPlan, isPlain: ((entry: CachedEntry) => boolean) | undefined): boolean {
     // only/except apply before where and sort; grouping needs every item sorted anyway.
-    if (!this.enabled || !isPlain || plan.only || plan.except || plan.groupBy !== undefined) return undefined;
-    if (accepted.length < this.minCandidates) return undefined;
+    if (!this.enabled || !isPlain || plan.only || plan.except || plan.groupBy !== undefined) return false;
+    return accepted.length >= this.minCandidates;
+  }
+
+  private *answerSteps(accepted: readonly CachedEntry[], plan: FilterPlan, isPlain: (entry: CachedEntry) => boolean, stillExact: () => boolean): Steps<IndexedAnswer | undefined> {
     let hashed: { field: FieldIndex; keys: string[]; member: WhereNode } | undefined;
     for (const member of plan.where?.members ?? []) {
       if (member.kind !== 'condition') continue;
       const keys = conditionKeys(member);
       if (!keys) continue;
-      const field = this.use(member.key, 'hash');
+      const field = yield* this.use(member.key, 'hash', stillExact);
       if (field && !hashed) hashed = { field, keys, member };
     }
-    const sortField = plan.sort ? this.use(plan.sort.key, 'sort') : undefined;
+    const sortField = plan.sort ? yield* this.use(plan.sort.key, 'sort', stillExact) : undefined;
     const ordered = sortField?.ordered === true;
     if (!hashed && !ordered) return undefined;
 
     // Mark the candidates the indexes cover; index plain ones they do not cover yet. Everything
-    // that reads the marks runs before this returns: other queries re-mark while this one renders.
+    // that reads the marks runs before this returns (answers run one at a time): other queries
+    // re-mark while this one renders.
     const stamp = ++this.stampClock;
     const rest: CachedEntry[] = [];
     const restPos: number[] = [];
     let covered = 0;
     for (let i = 0; i < accepted.length; i++) {
+      if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
       const entry = accepted[i]!;
       if (!isPlain(entry)) {
         rest.push(entry);
@@ -283,14 +350,26 @@ export class QueryIndexes {
         if (!check || check(slot.entry.view)) matched!.push({ slot, pos: slot.pos, key: undefined });
       };
       const inBucket = visit(otherWhere);
-      for (const key of hashed.keys) hashed.field.hash!.get(key)?.forEach(inBucket);
-      hashed.field.always!.forEach(visit(where));
+      const inAlways = visit(where);
+      let seen = 0;
+      // Set iteration survives drops while paused (and a drop makes the answer untrusted anyway).
+      for (const key of hashed.keys) {
+        for (const slot of hashed.field.hash!.get(key) ?? []) {
+          if (++seen % SLICE_ITEMS === 0) yield;
+          inBucket(slot);
+        }
+      }
+      for (const slot of hashed.field.always!) {
+        if (++seen % SLICE_ITEMS === 0) yield;
+        inAlways(slot);
+      }
       matched.sort((a, b) => a.pos - b.pos);
       plainTotal = matched.length;
       for (const hit of matched) hit.slot.match = -stamp;
     } else if (where) {
       plainTotal = 0;
       for (let i = 0; i < accepted.length; i++) {
+        if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
         const slot = this.slots.get(accepted[i]!.id)!;
         if (slot !== undefined && slot.stamp === stamp && slot.entry === accepted[i] && where(slot.entry.view)) {
           slot.match = -stamp;
@@ -307,7 +386,7 @@ export class QueryIndexes {
     let plainClasses: { numbers: boolean; texts: boolean } | undefined;
     if (sort && sortField && ordered) {
       plainClasses = sortField.classes;
-      const rows = sortField.rows();
+      const rows = yield* sortField.rows();
       if (matched && matched.length * 8 < rows.length) {
         const lookup = compilePath(sort.key);
         const keyed = matched.map((hit) => {
@@ -317,7 +396,7 @@ export class QueryIndexes {
         keyed.sort(orderOf(sort.descending));
         top = keyed.slice(0, keep).map((k) => ({ slot: k.item.slot, pos: k.index, key: k.key }));
       } else {
-        top = walk(rows, sort.descending, keep, isMatch).map((row) => ({ slot: row.slot, pos: row.slot.pos, key: row.key }));
+        top = (yield* walk(rows, sort.descending, keep, isMatch)).map((row) => ({ slot: row.slot, pos: row.slot.pos, key: row.key }));
       }
     }
     const itemOf = (slot: Slot, keyOf: ((id: string) => string) | undefined): Item => ({ id: keyOf ? keyOf(slot.entry.id) : slot.entry.id, data: slot.entry.view });
@@ -339,7 +418,7 @@ export class QueryIndexes {
             keyed.push({ item, index: pos, key: sortKeyOf(value === MISSING ? undefined : value) });
           }
           keyed.sort(orderOf(sort.descending));
-          return finish(keyed.slice(0, keep).map((k) => k.item), total, plan);
+          return yield* finishSteps(keyed.slice(0, keep).map((k) => k.item), total, plan);
         }
         if (matched) {
           // Every match in candidate order, then sorted by the usual steps (exactly as without an index).
@@ -351,7 +430,7 @@ export class QueryIndexes {
           }
           while (r < restMatches.length) all.push(restMatches[r++]!.item);
           const selected = yield* selectSteps(all, { ...plan, where: undefined });
-          return finish(selected.items, total, plan);
+          return yield* finishSteps(selected.items, total, plan);
         }
         // Rendered keys that break the total order: the plain executor over every candidate.
         const all: Item[] = new Array(accepted.length);
@@ -392,14 +471,16 @@ function restClassesFit(plain: { numbers: boolean; texts: boolean }, rest: { ite
  * The first `keep` matching rows in sort order, ties in candidate order: walks the sorted rows
  * from the chosen end and stops once `keep` are found and the run of equal keys has ended.
  */
-function walk(rows: SortedRow[], descending: boolean, keep: number, isMatch: (slot: Slot) => boolean): SortedRow[] {
+function* walk(rows: SortedRow[], descending: boolean, keep: number, isMatch: (slot: Slot) => boolean): Steps<SortedRow[]> {
   const out: SortedRow[] = [];
   const step = descending ? -1 : 1;
   let i = descending ? rows.length - 1 : 0;
+  let seen = 0;
   while (i >= 0 && i < rows.length && out.length < keep) {
     const head = rows[i]!.key;
     const run: SortedRow[] = [];
     while (i >= 0 && i < rows.length && compareKeys(rows[i]!.key, head) === 0) {
+      if (++seen % (SLICE_ITEMS * 4) === 0) yield;
       const row = rows[i]!;
       if (!row.slot.dead && isMatch(row.slot)) run.push(row);
       i += step;

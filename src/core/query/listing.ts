@@ -13,7 +13,7 @@ import type { CachedEntry, ContentStore } from '../store/store.js';
 import type { StoreChange } from '../store/changes.js';
 import { compilePath, MISSING } from '../util.js';
 import {
-  compareKeys, finish, keepOf, keyClass, orderOf, sortAll, sortSteps, sortKeyOf, SLICE_ITEMS,
+  compareKeys, finishSteps, keepOf, keyClass, orderOf, runSliced, Slice, sortAll, sortSteps, sortKeyOf, SLICE_ITEMS,
   type FilterResult, type Item, type Keyed, type SortKey, type Steps,
 } from './execute.js';
 import { ALWAYS, conditionKeys, hashKeyOf } from './index-keys.js';
@@ -26,9 +26,16 @@ type HashKey = string | typeof ALWAYS | undefined;
 /** eq/in answers of one field: positions (ascending) per equality class. */
 interface FieldHash {
   readonly keys: HashKey[];
+  /** Per position, its key as a small number (NO_KEY, ALWAYS_CODE or codeOf's): a test is an array read. */
+  readonly codes: Int32Array;
+  /** Codes given out so far (never taken back: a bucket that empties keeps its code). */
+  readonly codeOf: Map<string, number>;
   readonly buckets: Map<string, number[]>;
   readonly always: number[];
 }
+
+const NO_KEY = -1;
+const ALWAYS_CODE = -2;
 
 /** sort_by of one field: every position, ordered by (sort key, position); only for a total order. */
 interface FieldSort {
@@ -66,6 +73,12 @@ function removeSorted(list: number[], value: number): void {
 
 const keyOfValue = (value: unknown): SortKey => sortKeyOf(value === MISSING ? undefined : value);
 
+function codeFor(field: FieldHash, key: string): number {
+  let code = field.codeOf.get(key);
+  if (code === undefined) field.codeOf.set(key, (code = field.codeOf.size));
+  return code;
+}
+
 class Listing {
   entries: CachedEntry[] = [];
   /** False until the first refresh has loaded every candidate. */
@@ -96,12 +109,20 @@ class Listing {
     return this.readers === 0 ? Promise.resolve() : new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  /** The common parent when every candidate is a direct child of one folder, else undefined. */
-  readonly flat: string | undefined;
+  /** The common parent when every candidate is a direct child of one folder, else undefined (also until positions are known). */
+  flat: string | undefined;
 
-  constructor(readonly candidates: readonly { id: string; depth: number }[]) {
+  constructor(readonly candidates: readonly { id: string; depth: number }[]) {}
+
+  /**
+   * Fills posOf and flat in steps, before the first load: a change meanwhile to an id not placed
+   * yet marks nothing, but the load that follows reads that entry as it is after the change.
+   */
+  *placeCandidates(): Steps<void> {
+    const candidates = this.candidates;
     let flat: string | undefined = candidates.length > 0 ? parentOf(candidates[0]!.id) : undefined;
     for (let i = 0; i < candidates.length; i++) {
+      if ((i & 4095) === 4095) yield;
       this.posOf.set(candidates[i]!.id, i);
       if (flat !== undefined && (candidates[i]!.depth !== 1 || parentOf(candidates[i]!.id) !== flat)) flat = undefined;
     }
@@ -112,7 +133,7 @@ class Listing {
     const existing = this.hashes.get(path);
     if (existing) return existing;
     const lookup = compilePath(path);
-    const field: FieldHash = { keys: new Array(this.entries.length), buckets: new Map(), always: [] };
+    const field: FieldHash = { keys: new Array(this.entries.length), codes: new Int32Array(this.entries.length), codeOf: new Map(), buckets: new Map(), always: [] };
     for (let i = 0; i < this.entries.length; i++) {
       if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
       const key = hashKeyOf(lookup(this.entries[i]!.view));
@@ -124,6 +145,7 @@ class Listing {
   }
 
   private addHash(field: FieldHash, key: HashKey, pos: number, sorted: boolean): void {
+    field.codes[pos] = key === undefined ? NO_KEY : key === ALWAYS ? ALWAYS_CODE : codeFor(field, key);
     if (key === undefined) return;
     let list = key === ALWAYS ? field.always : field.buckets.get(key);
     if (!list) field.buckets.set(key as string, (list = []));
@@ -309,17 +331,29 @@ export class ListingIndexes {
   /** Re-reads the dirty positions (or all, when stale) and patches what changed; false when not indexable. */
   private async refresh(listing: Listing, all: boolean, isPlain: (entry: CachedEntry) => boolean): Promise<boolean> {
     const fresh = !listing.loaded;
-    if (fresh) this.stats.built++;
+    if (fresh) {
+      this.stats.built++;
+      if (listing.posOf.size === 0) await runSliced(listing.placeCandidates());
+    }
     const positions = all || fresh ? null : [...listing.dirty];
     listing.dirty = new Set();
     const targets = positions ? positions.map((p) => listing.candidates[p]!) : listing.candidates;
     const loaded = await this.store.getMany(targets);
+    // Whether each entry is plain (a scan of its strings the first time): decided before any
+    // patch, in slices; no reader can lease the listing while it refreshes.
+    const slice = new Slice();
+    for (let i = 0; i < loaded.length; i++) {
+      if ((i & 255) === 255 && slice.due()) await slice.pause();
+      const entry = loaded[i];
+      if (!entry || !isPlain(entry)) return false;
+    }
     await listing.idle();
     if (fresh) listing.entries = new Array(listing.candidates.length);
     let oldest = positions ? listing.oldest : Infinity;
     for (let i = 0; i < loaded.length; i++) {
-      const entry = loaded[i];
-      if (!entry || !isPlain(entry)) return false;
+      // Each patch moves a position in every field index (array splices): a pause point every few.
+      if ((i & 63) === 63 && slice.due()) await slice.pause();
+      const entry = loaded[i]!;
       const pos = positions ? positions[i]! : i;
       if (entry.checkedAt < oldest) oldest = entry.checkedAt;
       if (fresh) listing.entries[pos] = entry;
@@ -334,14 +368,15 @@ export class ListingIndexes {
   }
 }
 
-const itemsOf = (listing: Listing, positions: Iterable<number>, keyOf: ((id: string) => string) | undefined): Item[] => {
+function* itemsOf(listing: Listing, positions: Iterable<number>, keyOf: ((id: string) => string) | undefined): Steps<Item[]> {
   const items: Item[] = [];
   for (const p of positions) {
+    if (items.length % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
     const entry = listing.entries[p]!;
     items.push({ id: keyOf ? keyOf(entry.id) : entry.id, data: entry.view });
   }
   return items;
-};
+}
 
 /** The matches of a where: how many, and per position (a per-query array: answers may interleave). */
 interface Matches {
@@ -372,7 +407,13 @@ function* hashDriver(listing: Listing, member: WhereCondition, keys: string[], t
   const field = yield* listing.hashOf(member.key);
   const unique = [...new Set(keys)];
   const buckets = unique.map((k) => field.buckets.get(k)).filter((b): b is number[] => b !== undefined);
-  const keySet = new Set<HashKey>(unique);
+  // The wanted codes as a table: no string hashing per tested position (a walk tests thousands).
+  const wanted = new Uint8Array(field.codeOf.size);
+  for (const k of unique) {
+    const code = field.codeOf.get(k);
+    if (code !== undefined) wanted[code] = 1;
+  }
+  const codes = field.codes;
   const check = predicateOf(member, timeZone);
   const entries = listing.entries;
   const exactCount = buckets.reduce((sum, b) => sum + b.length, 0);
@@ -385,8 +426,8 @@ function* hashDriver(listing: Listing, member: WhereCondition, keys: string[], t
     },
     residue: field.always,
     testAt: (p) => {
-      const key = field.keys[p];
-      return key === ALWAYS ? check(entries[p]!.view) : keySet.has(key);
+      const code = codes[p]!;
+      return code >= 0 ? wanted[code] === 1 : code === ALWAYS_CODE && check(entries[p]!.view);
     },
   };
 }
@@ -541,13 +582,16 @@ function* firstMatches(matches: Matches, keep: number, n: number): Steps<number[
  * The first `keep` matches in sort order, ties in candidate order, walking the field's order and
  * stopping early (descending: runs of equal keys from the end, each read in position order).
  */
-function walkOrder(field: FieldSort, matches: Matches | undefined, descending: boolean, keep: number): number[] {
+function* walkOrder(field: FieldSort, matches: Matches | undefined, descending: boolean, keep: number): Steps<number[]> {
   const out: number[] = [];
   if (keep <= 0) return out;
   const isMatch: (p: number) => boolean = matches ? matches.isMatch : () => true;
   const { order, keys } = field;
   if (!descending) {
-    for (let i = 0; i < order.length && out.length < keep; i++) if (isMatch(order[i]!)) out.push(order[i]!);
+    for (let i = 0; i < order.length && out.length < keep; i++) {
+      if ((i & 4095) === 4095) yield;
+      if (isMatch(order[i]!)) out.push(order[i]!);
+    }
     return out;
   }
   let end = order.length - 1;
@@ -560,8 +604,12 @@ function walkOrder(field: FieldSort, matches: Matches | undefined, descending: b
       if (compareKeys(keys[order[mid]!]!, head) < 0) low = mid + 1;
       else high = mid;
     }
-    for (let i = low; i <= end && out.length < keep; i++) if (isMatch(order[i]!)) out.push(order[i]!);
+    for (let i = low; i <= end && out.length < keep; i++) {
+      if (((i - low) & 4095) === 4095) yield;
+      if (isMatch(order[i]!)) out.push(order[i]!);
+    }
     end = low - 1;
+    yield;
   }
   return out;
 }
@@ -572,25 +620,25 @@ function walkOrder(field: FieldSort, matches: Matches | undefined, descending: b
  */
 export function* answerFromListing(listing: Listing, plan: FilterPlan | undefined, keyOf: ((id: string) => string) | undefined): Steps<FilterResult | undefined> {
   const n = listing.entries.length;
-  if (!plan) return { kind: 'items', items: itemsOf(listing, listing.entries.keys(), keyOf), total: n };
+  if (!plan) return { kind: 'items', items: yield* itemsOf(listing, listing.entries.keys(), keyOf), total: n };
   if (plan.only || plan.except || plan.groupBy !== undefined) return undefined;
   const matches = plan.where ? yield* matchesOf(listing, plan.where, plan.timeZone) : undefined;
   const total = matches ? matches.total : n;
   const sort = plan.sort;
   const keep = keepOf(plan);
   if (!sort) {
-    if (!matches) return finish(itemsOf(listing, keep < n ? [...Array(keep).keys()] : listing.entries.keys(), keyOf), total, plan);
+    if (!matches) return yield* finishSteps(yield* itemsOf(listing, keep < n ? [...Array(keep).keys()] : listing.entries.keys(), keyOf), total, plan);
     // With a limit, the first matches in position order only (a scan that stops early).
     const first = keep < total ? yield* firstMatches(matches, keep, n) : yield* ascendingOf(matches, n);
-    return finish(itemsOf(listing, first, keyOf), total, plan);
+    return yield* finishSteps(yield* itemsOf(listing, first, keyOf), total, plan);
   }
   // Walking the sort order costs about keep × n / matches steps; sorting the matches about matches.
   if (keep !== Infinity && total > 0 && (keep * n) / total < total * 4) {
     const field = yield* listing.sortOf(sort.key);
-    if (field) return finish(itemsOf(listing, walkOrder(field, matches, sort.descending, keep), keyOf), total, plan);
+    if (field) return yield* finishSteps(yield* itemsOf(listing, yield* walkOrder(field, matches, sort.descending, keep), keyOf), total, plan);
   }
-  const items = itemsOf(listing, matches ? yield* ascendingOf(matches, n) : listing.entries.keys(), keyOf);
-  return finish(yield* sortSteps(items, sort.key, sort.descending, keep), total, plan);
+  const items = yield* itemsOf(listing, matches ? yield* ascendingOf(matches, n) : listing.entries.keys(), keyOf);
+  return yield* finishSteps(yield* sortSteps(items, sort.key, sort.descending, keep), total, plan);
 }
 
 const perStore = new WeakMap<ContentStore, ListingIndexes>();

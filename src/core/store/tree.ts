@@ -4,6 +4,7 @@
  */
 import type { StorageEngine } from '../../storage/engine.js';
 import { parentOf } from '../ids.js';
+import { runNow, stableSortSteps } from '../query/execute.js';
 
 type Children = Map<string, Set<string>>;
 export type TreeOp = (children: Children, entryIds: Set<string>) => void;
@@ -142,9 +143,19 @@ export class IdTree {
 
   /** Entry ids below `id` within `maxDepth` levels, in natural id order, with their depth (loaded tree only). */
   descendants(id: string, maxDepth: number): readonly { id: string; depth: number }[] {
+    return runNow(this.descendantsSteps(id, maxDepth));
+  }
+
+  /**
+   * The same in steps: the ids are collected at once (one version of the tree), then sorted with
+   * pause points (100,000 collator comparisons per id take well over 100 ms; issue 12). A tree change
+   * meanwhile only means the next call lists again: the memo keeps the version it was listed at.
+   */
+  *descendantsSteps(id: string, maxDepth: number): Generator<void, readonly { id: string; depth: number }[], void> {
     const key = `${maxDepth}\u0000${id}`;
     const memo = this.descendantsMemo.get(key);
     if (memo && memo.version === this.version) return memo.items;
+    const version = this.version;
     const items: { id: string; depth: number }[] = [];
     const listable = this.listable;
     const walk = (parent: string, depth: number) => {
@@ -157,10 +168,11 @@ export class IdTree {
       }
     };
     walk(id, 1);
-    items.sort((a, b) => collator.compare(a.id, b.id));
+    // A collation is a total preorder: the stable merge sort in steps equals Array.sort's order.
+    const sorted = yield* stableSortSteps(items, (a, b) => collator.compare(a.id, b.id));
     if (this.descendantsMemo.size > 256) this.descendantsMemo.clear();
-    this.descendantsMemo.set(key, { version: this.version, items });
-    return items;
+    this.descendantsMemo.set(key, { version, items: sorted });
+    return sorted;
   }
 }
 

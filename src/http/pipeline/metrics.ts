@@ -6,6 +6,7 @@
  * their number stays bounded whatever clients send.
  */
 import client, { type Metric, type Registry } from 'prom-client';
+import { slicing } from '../../core/query/execute.js';
 
 /** Latency buckets in seconds: from a cache hit (well under a millisecond) to a slow query. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
@@ -79,6 +80,9 @@ export class RequestMetrics {
     custom('flextype_fast_path_total', 'GET one entry: answered by the fast path (hit) or by the full path (miss)', 'counter', () => [
       { value: this.fastPathHits, labels: { result: 'hit' } },
       { value: this.fastPathMisses, labels: { result: 'miss' } },
+    ]);
+    custom('flextype_query_pauses_total', 'Times a collection query gave the event loop back to other requests (query.slice_ms)', 'counter', () => [
+      { value: slicing.pauses, labels: {} },
     ]);
     custom('flextype_render_cache_total', 'Render cache lookups: a valid rendering found (hit) or not (miss)', 'counter', () => {
       const { hits, misses } = sources.renderCache();
