@@ -53,6 +53,8 @@ export interface PgEngineOptions {
   maxPushdownRows?: number;
   /** Build expression indexes for fields push-down queries use (query-indexes.ts) (default true). */
   queryIndexes?: boolean;
+  /** How often the change feed looks for writes whose notice never came (feed.ts), in ms (default 1000; 0: never). */
+  catchUpMs?: number;
 }
 
 /** Rows copied per statement by `copy`. */
@@ -107,6 +109,7 @@ export class PgEngine implements StorageEngine {
   private readonly connectTimeoutMs: number;
   private readonly feeds = new Set<ChangeFeed>();
   private readonly maxPushdownRows: number;
+  private readonly catchUpMs: number;
   private readonly notices: NoticeBatcher;
   /**
    * The stored text of recently read or written entries by id, with its revision (a revision names
@@ -129,6 +132,7 @@ export class PgEngine implements StorageEngine {
     this.log = options.log;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
     this.maxPushdownRows = options.maxPushdownRows ?? 100_000;
+    this.catchUpMs = options.catchUpMs ?? 1000;
     this.location = `${redactUrl(options.url)} (schema ${this.schema})`;
     this.pool = new pg.Pool({
       connectionString: options.url,
@@ -569,6 +573,12 @@ export class PgEngine implements StorageEngine {
         connectTimeoutMs: this.connectTimeoutMs,
         listener,
         log: this.log,
+        table: this.table,
+        catchUpMs: this.catchUpMs,
+        seen: (id, revision) => {
+          const known = this.known.get(id);
+          return known !== undefined && BigInt(known.revision).toString(36) === revision;
+        },
       });
     } catch (err) {
       throw asStorageError(err, this.location);

@@ -131,6 +131,30 @@ export const MIGRATIONS: readonly Migration[] = [
       -- Indexes the query planner creates on demand (query-indexes.ts) are named flextype_q_*.
     `,
   },
+  {
+    version: 5,
+    description: 'catch-up of missed change notices: the writing transaction of every row',
+    // A node's notices go out after the commit: one killed in between leaves the others unaware.
+    // Each node therefore asks now and then for rows written by transactions its last look could
+    // not see yet (feed.ts). Set by a trigger, so writes made with plain SQL are found as well, and
+    // such a write that keeps the revision gets a new one (a cached copy must not look current).
+    // Rows from before this migration hold NULL: older than any look.
+    sql: `
+      ALTER TABLE $S.flextype_entries ADD COLUMN written_xid xid8;
+      CREATE INDEX flextype_entries_written ON $S.flextype_entries (written_xid);
+      CREATE FUNCTION $S.flextype_mark_written() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        NEW.written_xid := pg_current_xact_id();
+        IF TG_OP = 'UPDATE' AND NEW.revision = OLD.revision THEN
+          NEW.revision := nextval('$S.flextype_revision_seq');
+        END IF;
+        RETURN NEW;
+      END
+      $fn$;
+      CREATE TRIGGER flextype_entries_written BEFORE INSERT OR UPDATE ON $S.flextype_entries
+        FOR EACH ROW EXECUTE FUNCTION $S.flextype_mark_written();
+    `,
+  },
 ];
 
 /** The lock id of one schema's migrations (two ints: a constant for Flextype, the schema's hash). */
