@@ -2,19 +2,24 @@
  * Query push-down for PostgreSQL: a PushdownQuery compiled to one SELECT whose result equals the
  * in-memory rules (src/core/query/compare.ts, where.ts, execute.ts) exactly, or nothing at all.
  *
- * Every comparison goes through the key functions of migration 4: a row's value has a class
+ * Every comparison goes through the key functions of migrations 4 and 6: a row's value has a class
  * (0 empty, 1 number, 2 ASCII text or boolean, 3 non-ASCII text, 4 object/array, 5 a number
  * outside the checked range), a number key and a case-folded text key. A condition is an OR of
- * one arm per class, each a plain btree-indexable comparison on (parent, class, number, text) or
- * on the raw jsonb value, with the answer for single values (booleans, '', null) computed here in
- * JS by the in-memory rules themselves. How exactness is kept:
- * - a row of a class whose key cannot be reproduced (3, 5, and 4 where JS compares JSON text)
- *   reaches flextype_decline() in its own arm, which raises, and the engine declines;
+ * one arm per class, each a plain range of the key index (parent, class, number, text) or an
+ * equality on the raw jsonb value, with the answer for single values (booleans, '', null)
+ * computed here in JS by the in-memory rules themselves. How exactness is kept:
+ * - a field compared where a row of a class whose key cannot be reproduced (3, 5, and 4 where JS
+ *   compares JSON text) exists anywhere in the scope declines the query (one probe of the key
+ *   index per field, so the arms stay index conditions);
  * - numbers are float8 on both sides (PostgreSQL's float8 input and JS Number() both round
  *   correctly, so the same text gives the same double);
  * - a number compared as text is declined where JS would print it with an exponent;
  * - a sort over a class 3-5 key or over both numbers and texts is declined (the JS order is not
- *   a total order there), and ties are ordered by the caller's id order from rows fetched WITH TIES.
+ *   a total order there): the page is fetched per class, each part an ordered index range with the
+ *   where specialised to that class, and ties are ordered by the caller's id order from rows
+ *   fetched WITH TIES.
+ * Counts are the expensive part (an expression index allows no index-only scan: each match is a
+ * heap visit); they are reused while the engine knows nothing changed (CountCache).
  * Operators or values outside these rules give `undefined` before any SQL runs.
  */
 import pg from 'pg';
