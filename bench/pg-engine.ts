@@ -26,7 +26,7 @@ const { values: flags } = parseArgs({
 });
 if (flags.query !== undefined) {
   const { benchQueries } = await import('./pg-query.js');
-  await benchQueries({ url: flags.url, entries: Number(flags.query), queries: Number(flags.queries) });
+  await benchQueries({ url: flags.url, entries: Number(flags.query), queries: Number(flags.queries), ...(process.env['BENCH_SCHEMA'] ? { schema: process.env['BENCH_SCHEMA'] } : {}) });
   process.exit(0);
 }
 const ENTRIES = Number(flags.entries);

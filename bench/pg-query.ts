@@ -72,8 +72,25 @@ async function fill(pool: pg.Pool, S: string, n: number): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-export async function benchQueries(options: { url: string; entries: number; queries: number }): Promise<void> {
-  const schema = `ft_benchq_${randomBytes(4).toString('hex')}`;
+/** p50/p99 of `count` runs of `op` (each checked against `expected`), with `before` untimed ahead of each. */
+async function timed(count: number, op: () => Promise<{ ids: string[] } | undefined>, expected: string[], before?: () => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    await before?.();
+    const t = performance.now();
+    const answer = await op();
+    times.push(performance.now() - t);
+    if (!answer) throw new Error('declined');
+    if (JSON.stringify(answer.ids) !== JSON.stringify(expected)) throw new Error('answers differ');
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+export async function benchQueries(options: { url: string; entries: number; queries: number; schema?: string }): Promise<void> {
+  // BENCH_SCHEMA: measure an already filled schema again (kept afterwards).
+  const reuse = options.schema !== undefined;
+  const schema = options.schema ?? `ft_benchq_${randomBytes(4).toString('hex')}`;
   const S = `"${schema}"`;
   const engine = new PgEngine({ url: options.url, schema, resolveFormat: conformanceFormats, poolSize: 4, maxPushdownRows: 2_000_000 });
   const pool = new pg.Pool({ connectionString: options.url, max: 3 });
@@ -81,16 +98,30 @@ export async function benchQueries(options: { url: string; entries: number; quer
   const shapes: [string, PushdownQuery][] = [
     ['where tag = news + sort rating DESC + limit 10', { ...base, where: { and: [{ path: ['tag'], operator: 'eq', value: 'news' }] }, sort: { path: ['rating'], descending: true }, limit: 10 }],
     ['where rating >= 9.5 + sort rating ASC + limit 10', { ...base, where: { and: [{ path: ['rating'], operator: 'gte', value: '9.5' }] }, sort: { path: ['rating'], descending: false }, limit: 10 }],
+    ['where rating between 2 and 3 + sort title ASC + limit 10', { ...base, where: { and: [{ path: ['rating'], operator: 'between', value: ['2', '3'] }] }, sort: { path: ['title'], descending: false }, limit: 10 }],
+    ['where rating < 1 + sort rating DESC + offset 20 + limit 10', { ...base, where: { and: [{ path: ['rating'], operator: 'lt', value: 1 }] }, sort: { path: ['rating'], descending: true }, offset: 20, limit: 10 }],
     ['sort title ASC + limit 10 (no where)', { ...base, where: undefined, sort: { path: ['title'], descending: false }, limit: 10 }],
     ['where tag = news + limit 0 (count only)', { ...base, where: { and: [{ path: ['tag'], operator: 'eq', value: 'news' }] }, sort: undefined, limit: 0 }],
+    ['where rating >= 9.5 + limit 0 (count only)', { ...base, where: { and: [{ path: ['rating'], operator: 'gte', value: '9.5' }] }, sort: undefined, limit: 0 }],
   ];
+  let feed: { close(): Promise<void> | void } | undefined;
   try {
     await engine.open();
-    console.error(`filling ${options.entries} entries into ${schema} ...`);
-    const seconds = await fill(pool, S, options.entries);
+    let entries = options.entries;
+    let seconds = 0;
+    if (reuse) entries = Number((await pool.query(`SELECT count(*) AS n FROM ${S}.flextype_entries WHERE parent = 'items'`)).rows[0].n);
+    else {
+      console.error(`filling ${options.entries} entries into ${schema} ...`);
+      seconds = await fill(pool, S, options.entries);
+    }
+    // As on a server: the change feed listens (counts are reused only while it does).
+    feed = await engine.changes(() => undefined, () => undefined);
     const load = (await import('node:os')).loadavg()[0]!.toFixed(1);
-    console.log(`\nPush-down, ${options.entries.toLocaleString('en')} entries (filled in ${seconds.toFixed(0)} s), load ${load}\n`);
-    console.log('| query | first (no index) | index build | p50 | p99 | total |\n|---|---:|---:|---:|---:|---:|');
+    console.log(`\nPush-down, ${entries.toLocaleString('en')} entries${reuse ? '' : ` (filled in ${seconds.toFixed(0)} s)`}, load ${load} at the start\n`);
+    console.log('"repeated": the same query again (its count reused: nothing changed); "after a write": a write to another entry before each query (the count is computed again).\n');
+    console.log('| query | first (no index) | index build | repeated p50 / p99 | after a write p50 / p99 | total |\n|---|---:|---:|---:|---:|---:|');
+    let marker = 0;
+    const write = () => engine.write('bench-marker', { n: marker++ });
     for (const [name, query] of shapes) {
       let t = performance.now();
       const first = await engine.pushdown(query, naturalIdOrder);
@@ -100,23 +131,19 @@ export async function benchQueries(options: { url: string; entries: number; quer
       t = performance.now();
       await engine.queryIndexes?.idle();
       const buildMs = performance.now() - t;
-      const times: number[] = [];
-      let total = 0;
-      for (let i = 0; i < options.queries; i++) {
-        t = performance.now();
-        const answer = await engine.pushdown(query, naturalIdOrder);
-        times.push(performance.now() - t);
-        if (!answer) throw new Error(`declined: ${name}`);
-        if (JSON.stringify(answer.ids) !== JSON.stringify(first.ids)) throw new Error(`answers differ: ${name}`);
-        total = answer.total;
-      }
-      times.sort((a, b) => a - b);
-      console.log(`| ${name} | ${firstMs.toFixed(0)} ms | ${(buildMs / 1000).toFixed(1)} s | ${percentile(times, 50).toFixed(1)} ms | ${percentile(times, 99).toFixed(1)} ms | ${total} |`);
+      const ask = () => engine.pushdown(query, naturalIdOrder);
+      const repeated = await timed(options.queries, ask, first.ids);
+      const fresh = await timed(options.queries, ask, first.ids, write);
+      const total = (await ask())!.total;
+      if (total !== first.total) throw new Error(`totals differ: ${name}`);
+      console.log(`| ${name} | ${firstMs.toFixed(0)} ms | ${(buildMs / 1000).toFixed(1)} s | ${repeated.p50.toFixed(1)} / ${repeated.p99.toFixed(1)} ms | ${fresh.p50.toFixed(1)} / ${fresh.p99.toFixed(1)} ms | ${total} |`);
     }
-    console.log(`\nindexes: ${(await engine.queryIndexes?.validIndexes())?.join(', ')}`);
+    console.log(`\nload ${(await import('node:os')).loadavg()[0]!.toFixed(1)} at the end; indexes: ${(await engine.queryIndexes?.validIndexes())?.join(', ')}`);
   } finally {
+    await feed?.close();
+    await engine.remove('bench-marker').catch(() => undefined);
     await engine.close().catch(() => undefined);
-    if (!process.env['BENCH_KEEP_SCHEMA']) await pool.query(`DROP SCHEMA IF EXISTS ${S} CASCADE`).catch(() => undefined);
+    if (!reuse && !process.env['BENCH_KEEP_SCHEMA']) await pool.query(`DROP SCHEMA IF EXISTS ${S} CASCADE`).catch(() => undefined);
     else console.error(`kept schema ${schema}`);
     await pool.end();
   }

@@ -27,7 +27,7 @@ import { startFeed } from './feed.js';
 import { applyMigrations } from './migrations.js';
 import { asStorageError, channelOf, quoteSchema, redactUrl, sqlStateOf, UNIQUE_VIOLATION } from './sql.js';
 import { NoticeBatcher } from './notices.js';
-import { runPushdown } from './pushdown.js';
+import { Counts, runPushdown } from './pushdown.js';
 import { QueryIndexes } from './query-indexes.js';
 import { exactJson, idParts, parentOf, subtreeBounds } from './rows.js';
 import { childrenOf, listIds } from './tree.js';
@@ -120,6 +120,10 @@ export class PgEngine implements StorageEngine {
   private readonly known = new Map<string, { revision: string; source: string }>();
   /** On-demand expression indexes for push-down (undefined when turned off). */
   readonly queryIndexes: QueryIndexes | undefined;
+  /** Moves before and after every change this engine makes, and on every change it hears of. */
+  private generation = 0;
+  /** Push-down counts, reused only while a change feed listens (else other nodes' changes go unheard). */
+  private readonly counts = new Counts(() => (this.feeds.size > 0 ? this.generation : undefined));
 
   constructor(options: PgEngineOptions) {
     this.url = options.url;
@@ -169,11 +173,14 @@ export class PgEngine implements StorageEngine {
     return revision;
   }
 
-  private async query<R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+  private async query<R extends pg.QueryResultRow>(sql: string, values: unknown[], changes = !sql.startsWith('SELECT')): Promise<pg.QueryResult<R>> {
+    if (changes) this.generation++;
     try {
       return await this.pool.query<R>(sql, values);
     } catch (err) {
       throw asStorageError(err, this.location);
+    } finally {
+      if (changes) this.generation++;
     }
   }
 
@@ -186,6 +193,7 @@ export class PgEngine implements StorageEngine {
       throw asStorageError(err, this.location);
     }
     let broken: Error | undefined;
+    this.generation++;
     try {
       await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
       const result = await fn(client);
@@ -195,6 +203,7 @@ export class PgEngine implements StorageEngine {
       await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
       throw asStorageError(err, this.location);
     } finally {
+      this.generation++;
       client.release(broken);
     }
   }
@@ -275,10 +284,10 @@ export class PgEngine implements StorageEngine {
   async pushdown(query: PushdownQuery, idOrder: (a: string, b: string) => number): Promise<PushdownAnswer | undefined> {
     // Several statements, no parameters (the SQL holds literals): pg answers a list of results.
     const run = async (sql: string) => {
-      const results = (await this.query(sql, [])) as unknown as pg.QueryResult | pg.QueryResult[];
+      const results = (await this.query(sql, [], false)) as unknown as pg.QueryResult | pg.QueryResult[];
       return (Array.isArray(results) ? results[results.length - 1]! : results).rows as Record<string, unknown>[];
     };
-    return runPushdown(query, run, this.table, this.S, idOrder, this.maxPushdownRows, (uses) => this.queryIndexes?.note(uses));
+    return runPushdown(query, run, this.table, this.S, idOrder, this.maxPushdownRows, (uses) => this.queryIndexes?.note(uses), this.counts);
   }
 
   async revision(id: string): Promise<Revision | undefined> {
@@ -571,7 +580,10 @@ export class PgEngine implements StorageEngine {
         channel: this.channel,
         nodeId: this.nodeId,
         connectTimeoutMs: this.connectTimeoutMs,
-        listener,
+        listener: (change) => {
+          this.generation++;
+          listener(change);
+        },
         log: this.log,
         table: this.table,
         catchUpMs: this.catchUpMs,
