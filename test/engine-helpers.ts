@@ -46,16 +46,20 @@ export async function prepareEngine(projectDir: string, overrides: PlainObject =
   const source = new FsEngine({ root, resolveFormat, durable: false, maxParallelIo: 16 });
   const target = new PgEngine({ url: PG_URL, schema, resolveFormat, poolSize: 4 });
   const drop = () => dropSchema(schema);
+  // Each entry's file time goes with it (its created_at/modified_at defaults), as a tested project recorded it.
+  const times: { id: string; mtimeMs: number }[] = [];
   try {
     await target.open();
     if (existsSync(root)) for await (const batch of source.list()) {
       await Promise.all(
         batch.map(async (id) => {
-          const stored = await source.readSource(id);
+          const [stored, revision] = await Promise.all([source.readSource(id), source.revision(id)]);
           if (stored) await target.writeSource(id, stored.text, stored.extension);
+          if (stored && revision) times.push({ id, mtimeMs: revision.mtimeMs });
         }),
       );
     }
+    if (times.length > 0) await keepTimes(schema, times);
   } catch (err) {
     await drop().catch(() => undefined);
     throw err;
@@ -64,6 +68,22 @@ export async function prepareEngine(projectDir: string, overrides: PlainObject =
   }
   rmSync(root, { recursive: true, force: true });
   return { settings: { storage }, drop };
+}
+
+/** Sets the rows' update times to the files' modification times (the engine itself stamps the time of the write). */
+async function keepTimes(schema: string, times: { id: string; mtimeMs: number }[]): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query(
+      `UPDATE "${schema}".flextype_entries AS e SET updated_at = to_timestamp(t.ms / 1000.0)
+       FROM unnest($1::text[], $2::float8[]) AS t(id, ms) WHERE e.id = t.id`,
+      [times.map((t) => t.id), times.map((t) => t.mtimeMs)],
+    );
+  } finally {
+    await client.end();
+  }
 }
 
 async function dropSchema(schema: string): Promise<void> {

@@ -1,6 +1,6 @@
 /** Test harness: real projects in temp folders, real servers on ephemeral loopback ports. */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../src/logging.js';
 import { startServer, type RunningServer } from '../src/http/start.js';
 import { deepMerge, type PlainObject } from '../src/core/util.js';
-import { prepareEngine, type EngineSetup } from './engine-helpers.js';
+import { ON_POSTGRES, otherNode, prepareEngine, type EngineSetup } from './engine-helpers.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEMO_PROJECT = path.join(REPO_ROOT, 'project');
@@ -202,4 +202,46 @@ export async function storedEntries(t: TestServer): Promise<Map<string, Record<s
 /** The direct children of an id that are entries or lead to entries ('' for the top level), sorted. */
 export async function storedChildren(t: TestServer, id = ''): Promise<string[]> {
   return (await t.server.cms.store.engine.children(id)).sort();
+}
+
+/**
+ * Stores an entry's text through the server's own engine (the file, or the row), as an editor
+ * would write it by hand. The server sees it at its next read of that entry: meant for entries it
+ * has not cached (on PostgreSQL the engine announces its own writes to other nodes only).
+ */
+export async function writeStoredText(t: TestServer, id: string, text: string, extension = 'md'): Promise<void> {
+  await t.server.cms.store.engine.writeSource(id, text, extension);
+}
+
+/**
+ * An outside edit of an entry's text: an editor writing its file (files), or another node writing
+ * to the same database (PostgreSQL: the server hears of it through LISTEN/NOTIFY, so poll for it).
+ */
+export async function editOutside(t: TestServer, id: string, text: string, extension = 'md'): Promise<void> {
+  if (!ON_POSTGRES) {
+    const dir = path.join(t.projectDir, 'entries', ...id.split('/'));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, `entry.${extension}`), text);
+    return;
+  }
+  const node = await otherNode(t.server.cms);
+  try {
+    await node.writeSource(id, text, extension);
+  } finally {
+    await node.close();
+  }
+}
+
+/** An outside removal of an entry with its children (rm -r, or another node's delete). */
+export async function removeOutside(t: TestServer, id: string): Promise<void> {
+  if (!ON_POSTGRES) {
+    rmSync(path.join(t.projectDir, 'entries', ...id.split('/')), { recursive: true });
+    return;
+  }
+  const node = await otherNode(t.server.cms);
+  try {
+    await node.remove(id);
+  } finally {
+    await node.close();
+  }
 }
