@@ -8,6 +8,9 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../src/logging.js';
 import { startServer, type RunningServer } from '../src/http/start.js';
 import { deepMerge, type PlainObject } from '../src/core/util.js';
+import { createCollectionResolver } from '../src/core/collections.js';
+import type { StorageEngine } from '../src/storage/engine.js';
+import { FsEngine } from '../src/storage/fs/engine.js';
 import { ON_POSTGRES, otherNode, prepareEngine, type EngineSetup } from './engine-helpers.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -244,4 +247,34 @@ export async function removeOutside(t: TestServer, id: string): Promise<void> {
   } finally {
     await node.close();
   }
+}
+
+/**
+ * Runs `read` on an engine of its own on a closed server's files or schema (the server started
+ * with `keepStore`; the caller drops the kept store with `t.store.drop()`).
+ */
+export async function withStoreAfterClose<T>(t: TestServer, read: (engine: StorageEngine) => Promise<T>): Promise<T> {
+  const { settings } = t.server.cms;
+  const engine: StorageEngine = ON_POSTGRES
+    ? await otherNode(t.server.cms)
+    : new FsEngine({
+      root: path.resolve(t.projectDir, settings.entries.directory),
+      resolveFormat: createCollectionResolver(settings.entries.collections),
+      durable: false,
+      maxParallelIo: 4,
+    });
+  try {
+    return await read(engine);
+  } finally {
+    await engine.close();
+  }
+}
+
+/** An entry's stored text once the server is closed (see withStoreAfterClose). */
+export function storedTextAfterClose(t: TestServer, id: string): Promise<string> {
+  return withStoreAfterClose(t, async (engine) => {
+    const stored = await engine.readSource(id);
+    assert.ok(stored, `entry "${id}" is stored`);
+    return stored.text;
+  });
 }
