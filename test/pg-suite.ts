@@ -27,6 +27,7 @@ export const API_SUITE = [
   'negotiation',
   'neon',
   'openapi',
+  'ops',
   'outside-edits',
   'pipeline',
   'property',
@@ -38,9 +39,12 @@ export const API_SUITE = [
   'shop',
   'shortcodes',
   'smoke',
+  'store-changes',
+  'stream-answers',
   'strings',
   'token-attacks',
   'tokens',
+  'trust-input',
   'webhooks',
 ];
 
