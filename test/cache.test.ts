@@ -5,14 +5,14 @@
  * a bounded polling loop.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
-import { filesOnly, ON_POSTGRES, otherNode } from './engine-helpers.js';
-import { call, q, removeProject, startTestServer, storedText, tempProject, type ApiResponse, type TestServer } from './helpers.js';
+import { filesOnly, ON_POSTGRES } from './engine-helpers.js';
+import { call, editOutside, q, removeOutside, removeProject, startTestServer, storedText, tempProject, type ApiResponse, type TestServer } from './helpers.js';
 
 /** Polls `probe` until `done` holds or `timeoutMs` passes; returns the last value seen. */
 async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
@@ -27,35 +27,6 @@ async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, 
 
 function entryFile(t: TestServer, id: string, file = 'entry.md'): string {
   return path.join(t.projectDir, 'entries', ...id.split('/'), file);
-}
-
-/** An outside edit: an editor on disk (files), or another node writing to the same database (PostgreSQL). */
-async function editOutside(t: TestServer, id: string, text: string): Promise<void> {
-  if (!ON_POSTGRES) {
-    mkdirSync(path.dirname(entryFile(t, id)), { recursive: true });
-    writeFileSync(entryFile(t, id), text);
-    return;
-  }
-  const node = await otherNode(t.server.cms);
-  try {
-    await node.writeSource(id, text, 'md');
-  } finally {
-    await node.close();
-  }
-}
-
-/** An outside removal of an entry with its children (rm -r, or another node's DELETE). */
-async function removeOutside(t: TestServer, id: string): Promise<void> {
-  if (!ON_POSTGRES) {
-    rmSync(path.dirname(entryFile(t, id)), { recursive: true });
-    return;
-  }
-  const node = await otherNode(t.server.cms);
-  try {
-    await node.remove(id);
-  } finally {
-    await node.close();
-  }
 }
 
 function frontmatter(title: string, extra = ''): string {

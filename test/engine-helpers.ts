@@ -11,6 +11,7 @@ import pg from 'pg';
 import { createCollectionResolver } from '../src/core/collections.js';
 import { loadSettings } from '../src/core/settings.js';
 import type { PlainObject } from '../src/core/util.js';
+import { StorageError } from '../src/storage/engine.js';
 import { FsEngine } from '../src/storage/fs/engine.js';
 import { PgEngine } from '../src/storage/postgres/engine.js';
 
@@ -39,23 +40,37 @@ export interface EngineSetup {
 export async function prepareEngine(projectDir: string, overrides: PlainObject = {}): Promise<EngineSetup> {
   if (!ON_POSTGRES) return { settings: {}, drop: async () => undefined };
   const schema = `ft_suite_${randomBytes(6).toString('hex')}`;
-  const storage = { engine: 'postgres', url: PG_URL, schema, pool_size: 4 };
+  // A test may reach the database another way (e.g. through a proxy it cuts); the import goes direct.
+  const url = ((overrides['storage'] as PlainObject | undefined)?.['url'] as string | undefined) ?? PG_URL;
+  const storage = { engine: 'postgres', url, schema, pool_size: 4 };
   const settings = loadSettings(projectDir, { ...overrides, storage: { ...((overrides['storage'] as PlainObject | undefined) ?? {}), ...storage } });
   const resolveFormat = createCollectionResolver(settings.entries.collections);
   const root = path.resolve(projectDir, settings.entries.directory);
   const source = new FsEngine({ root, resolveFormat, durable: false, maxParallelIo: 16 });
   const target = new PgEngine({ url: PG_URL, schema, resolveFormat, poolSize: 4 });
   const drop = () => dropSchema(schema);
+  // Each entry's file time goes with it (its created_at/modified_at defaults), as a tested project recorded it.
+  const times: { id: string; mtimeMs: number }[] = [];
   try {
     await target.open();
     if (existsSync(root)) for await (const batch of source.list()) {
       await Promise.all(
         batch.map(async (id) => {
-          const stored = await source.readSource(id);
-          if (stored) await target.writeSource(id, stored.text, stored.extension);
+          const [stored, revision] = await Promise.all([source.readSource(id), source.revision(id)]);
+          if (!stored) return;
+          try {
+            await target.writeSource(id, stored.text, stored.extension);
+          } catch (err) {
+            // A folder name the database cannot hold as an id (e.g. U+0001) stays behind, as with
+            // storage:copy; the API refuses such ids on both engines anyway.
+            if (err instanceof StorageError && err.reason === 'bad_name') return;
+            throw err;
+          }
+          if (revision) times.push({ id, mtimeMs: revision.mtimeMs });
         }),
       );
     }
+    if (times.length > 0) await keepTimes(schema, times);
   } catch (err) {
     await drop().catch(() => undefined);
     throw err;
@@ -64,6 +79,22 @@ export async function prepareEngine(projectDir: string, overrides: PlainObject =
   }
   rmSync(root, { recursive: true, force: true });
   return { settings: { storage }, drop };
+}
+
+/** Sets the rows' update times to the files' modification times (the engine itself stamps the time of the write). */
+async function keepTimes(schema: string, times: { id: string; mtimeMs: number }[]): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query(
+      `UPDATE "${schema}".flextype_entries AS e SET updated_at = to_timestamp(t.ms / 1000.0)
+       FROM unnest($1::text[], $2::float8[]) AS t(id, ms) WHERE e.id = t.id`,
+      [times.map((t) => t.id), times.map((t) => t.mtimeMs)],
+    );
+  } finally {
+    await client.end();
+  }
 }
 
 async function dropSchema(schema: string): Promise<void> {

@@ -1,6 +1,6 @@
 /** Test harness: real projects in temp folders, real servers on ephemeral loopback ports. */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,10 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../src/logging.js';
 import { startServer, type RunningServer } from '../src/http/start.js';
 import { deepMerge, type PlainObject } from '../src/core/util.js';
-import { prepareEngine, type EngineSetup } from './engine-helpers.js';
+import { createCollectionResolver } from '../src/core/collections.js';
+import type { StorageEngine } from '../src/storage/engine.js';
+import { FsEngine } from '../src/storage/fs/engine.js';
+import { ON_POSTGRES, otherNode, prepareEngine, type EngineSetup } from './engine-helpers.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEMO_PROJECT = path.join(REPO_ROOT, 'project');
@@ -202,4 +205,76 @@ export async function storedEntries(t: TestServer): Promise<Map<string, Record<s
 /** The direct children of an id that are entries or lead to entries ('' for the top level), sorted. */
 export async function storedChildren(t: TestServer, id = ''): Promise<string[]> {
   return (await t.server.cms.store.engine.children(id)).sort();
+}
+
+/**
+ * Stores an entry's text through the server's own engine (the file, or the row), as an editor
+ * would write it by hand. The server sees it at its next read of that entry: meant for entries it
+ * has not cached (on PostgreSQL the engine announces its own writes to other nodes only).
+ */
+export async function writeStoredText(t: TestServer, id: string, text: string, extension = 'md'): Promise<void> {
+  await t.server.cms.store.engine.writeSource(id, text, extension);
+}
+
+/**
+ * An outside edit of an entry's text: an editor writing its file (files), or another node writing
+ * to the same database (PostgreSQL: the server hears of it through LISTEN/NOTIFY, so poll for it).
+ */
+export async function editOutside(t: TestServer, id: string, text: string, extension = 'md'): Promise<void> {
+  if (!ON_POSTGRES) {
+    const dir = path.join(t.projectDir, 'entries', ...id.split('/'));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, `entry.${extension}`), text);
+    return;
+  }
+  const node = await otherNode(t.server.cms);
+  try {
+    await node.writeSource(id, text, extension);
+  } finally {
+    await node.close();
+  }
+}
+
+/** An outside removal of an entry with its children (rm -r, or another node's delete). */
+export async function removeOutside(t: TestServer, id: string): Promise<void> {
+  if (!ON_POSTGRES) {
+    rmSync(path.join(t.projectDir, 'entries', ...id.split('/')), { recursive: true });
+    return;
+  }
+  const node = await otherNode(t.server.cms);
+  try {
+    await node.remove(id);
+  } finally {
+    await node.close();
+  }
+}
+
+/**
+ * Runs `read` on an engine of its own on a closed server's files or schema (the server started
+ * with `keepStore`; the caller drops the kept store with `t.store.drop()`).
+ */
+export async function withStoreAfterClose<T>(t: TestServer, read: (engine: StorageEngine) => Promise<T>): Promise<T> {
+  const { settings } = t.server.cms;
+  const engine: StorageEngine = ON_POSTGRES
+    ? await otherNode(t.server.cms)
+    : new FsEngine({
+      root: path.resolve(t.projectDir, settings.entries.directory),
+      resolveFormat: createCollectionResolver(settings.entries.collections),
+      durable: false,
+      maxParallelIo: 4,
+    });
+  try {
+    return await read(engine);
+  } finally {
+    await engine.close();
+  }
+}
+
+/** An entry's stored text once the server is closed (see withStoreAfterClose). */
+export function storedTextAfterClose(t: TestServer, id: string): Promise<string> {
+  return withStoreAfterClose(t, async (engine) => {
+    const stored = await engine.readSource(id);
+    assert.ok(stored, `entry "${id}" is stored`);
+    return stored.text;
+  });
 }

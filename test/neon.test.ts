@@ -6,30 +6,34 @@
  * readable siblings; a collection naming the `neon` serializer is refused at start-up.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { call, q, removeProject, startTestServer, tempProject, type TestServer } from './helpers.js';
+import { call, q, removeProject, startTestServer, storedText, tempProject, writeStoredText, type TestServer } from './helpers.js';
 
 // The reference's own fixture (tests/fixtures/serializers/frontmatter-neon.md).
 const NEON_ENTRY = '---neon\ntitle: "Frontmatter NEON"\n---\nContent is here.';
 
 describe('NEON entries', () => {
   let t: TestServer;
-  let entries: string;
+  let projectDir: string;
   const auth = () => ({ authorization: `Bearer ${t.token}`, 'x-access-token': t.accessToken });
-  const neonFile = () => path.join(entries, 'notes', 'neon', 'entry.md');
 
   before(async () => {
-    t = await startTestServer({ fromDemo: false });
-    entries = path.join(t.projectDir, 'entries');
+    // The entries are in the project before start (on PostgreSQL they are imported into its schema).
+    projectDir = tempProject(false);
+    const entries = path.join(projectDir, 'entries');
     mkdirSync(path.join(entries, 'notes', 'neon'), { recursive: true });
     mkdirSync(path.join(entries, 'notes', 'plain'), { recursive: true });
     writeFileSync(path.join(entries, 'notes', 'entry.md'), '---\ntitle: Notes\n---\n');
-    writeFileSync(neonFile(), NEON_ENTRY);
+    writeFileSync(path.join(entries, 'notes', 'neon', 'entry.md'), NEON_ENTRY);
     writeFileSync(path.join(entries, 'notes', 'plain', 'entry.md'), '---\ntitle: Plain\n---\nBody');
+    t = await startTestServer({ projectDir });
   });
-  after(async () => t.close());
+  after(async () => {
+    await t.close();
+    removeProject(projectDir);
+  });
 
   it('a ---neon header answers a clear JSON error naming the language, without a stack', async () => {
     const res = await call(t.base, 'GET', '/entries', { query: `id=${q('notes/neon')}`, headers: auth() });
@@ -43,8 +47,7 @@ describe('NEON entries', () => {
   });
 
   it('a header language named like an object member (---constructor) answers the same clear error', async () => {
-    mkdirSync(path.join(entries, 'notes', 'odd'), { recursive: true });
-    writeFileSync(path.join(entries, 'notes', 'odd', 'entry.md'), '---constructor\ntitle: Odd\n---\n');
+    await writeStoredText(t, 'notes/odd', '---constructor\ntitle: Odd\n---\n');
     const res = await call(t.base, 'GET', '/entries', { query: `id=${q('notes/odd')}`, headers: auth() });
     assert.equal(res.body?.title, 'Entry Unreadable', res.text);
     assert.match(String(res.body?.detail ?? ''), /"constructor" is not supported/, res.text);
@@ -58,7 +61,7 @@ describe('NEON entries', () => {
     assert.ok(res.status >= 400 && res.status < 500, res.text);
     assert.equal(res.body?.http_status_code, res.status, res.text);
     assert.match(String(res.body?.detail ?? ''), /"neon" is not supported/, res.text);
-    assert.equal(readFileSync(neonFile(), 'utf8'), NEON_ENTRY);
+    assert.equal(await storedText(t, 'notes/neon'), NEON_ENTRY);
   });
 
   it('the collection still lists its readable entries', async () => {

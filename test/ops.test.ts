@@ -7,8 +7,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Cms } from '../src/core/cms.js';
 import { buildServer } from '../src/http/server.js';
+import type { PlainObject } from '../src/core/util.js';
+import { ON_POSTGRES } from './engine-helpers.js';
 import { call, q, removeProject, startTestServer, tempProject, type TestServer } from './helpers.js';
 import { metricValue, rawGet, writeEntry } from './http-raw.js';
+import { TcpProxy } from './multinode-helpers.js';
+import { PG_URL } from './pg-helpers.js';
 
 describe('health and readiness', () => {
   it('is alive but not ready while the store is not loaded, then ready', async () => {
@@ -41,21 +45,32 @@ describe('health and readiness', () => {
   });
 
   it('is not ready while the storage is unreachable, and ready again when it is back; alive throughout', async () => {
-    const t = await startTestServer({ fromDemo: true, settings: { cache: { watch: false } } });
+    // Files: the entries folder moved away. PostgreSQL: the server reaches it through a proxy that is cut.
+    const proxy = new TcpProxy('127.0.0.1', Number(new URL(PG_URL).port || 5432));
+    const storage: PlainObject = {};
+    if (ON_POSTGRES) {
+      await proxy.open();
+      storage['url'] = PG_URL.replace(/@[^/]+\//, `@127.0.0.1:${proxy.port}/`);
+    }
+    const t = await startTestServer({ fromDemo: true, settings: { cache: { watch: false }, storage } });
+    const entries = path.join(t.projectDir, 'entries');
+    const goAway = () => (ON_POSTGRES ? proxy.cut() : renameSync(entries, `${entries}-away`));
+    const comeBack = () => (ON_POSTGRES ? proxy.open() : renameSync(`${entries}-away`, entries));
     try {
-      const entries = path.join(t.projectDir, 'entries');
       assert.equal((await call(t.base, 'GET', '/ready')).status, 200);
-      renameSync(entries, `${entries}-away`);
+      await goAway();
       const away = await call(t.base, 'GET', '/ready');
       assert.equal(away.status, 503);
       assert.equal(away.body.checks.store, 'ok');
-      assert.match(away.body.checks.storage, /^unreachable: the entries folder is missing$/);
+      assert.match(away.body.checks.storage, ON_POSTGRES ? /^unreachable: the database cannot be reached$/ : /^unreachable: the entries folder is missing$/);
       assert.ok(!away.text.includes(t.projectDir), 'no path in the answer');
+      assert.ok(!away.text.includes(String(proxy.port || 'no port')), 'no address in the answer');
       assert.equal((await call(t.base, 'GET', '/health')).status, 200);
-      renameSync(`${entries}-away`, entries);
+      await comeBack();
       assert.equal((await call(t.base, 'GET', '/ready')).status, 200);
     } finally {
       await t.close();
+      await proxy.close();
     }
   });
 

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { filesOnly } from './engine-helpers.js';
 import { call, q, startTestServer, type ApiResponse, type TestServer } from './helpers.js';
 
 const BOUND_MS = 10_000;
@@ -46,7 +47,7 @@ function rewriteKeepingMtime(file: string, text: string): void {
 }
 
 for (const watch of [true, false]) {
-  describe(`outside edits that keep the mtime (watch: ${watch})`, () => {
+  describe(`outside edits that keep the mtime (watch: ${watch})`, filesOnly('cp -p over an entry file'), () => {
     let t: TestServer;
     before(async () => {
       t = await startTestServer({ settings: { cache: { watch } } });
@@ -76,7 +77,7 @@ for (const watch of [true, false]) {
   });
 }
 
-describe('outside changes right after API writes, and a replaced entries folder', () => {
+describe('outside changes right after API writes, and a replaced entries folder', filesOnly('mv and cp -a of entry files and folders'), () => {
   let t: TestServer;
   before(async () => {
     t = await startTestServer();

@@ -5,10 +5,10 @@
  * rendered items, and rendered answers of writes. Entries are real files in a temp project.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { call, q, startTestServer, tempProject, type ApiResponse, type TestServer } from './helpers.js';
+import { call, editOutside, q, startTestServer, storedText, tempProject, type ApiResponse, type TestServer } from './helpers.js';
 
 const BOUND_MS = 10_000;
 
@@ -627,7 +627,7 @@ describe('rendering with the default settings', () => {
       const created = await write(t, 'POST', '/entries', { id: 'r-new', data: { v: '[[ 1+1 ]]' } });
       assert.equal(created.status, 200, created.text);
       assert.equal(created.body.v, '2');
-      assert.match(readFileSync(path.join(projectDir, 'entries', 'r-new', 'entry.md'), 'utf8'), /\[\[ 1\+1 \]\]/);
+      assert.match(await storedText(t, 'r-new'), /\[\[ 1\+1 \]\]/);
       const patched = await write(t, 'PATCH', '/entries', { id: 'r-new', data: { w: '@type[int] 7' } });
       assert.equal(patched.status, 200, patched.text);
       assert.equal(patched.body.v, '2');
@@ -831,7 +831,7 @@ describe('render cache, never stale (§9.1 [ours])', () => {
     assert.equal(changed.body.b.title, 'B2');
     assert.notEqual(changed.headers.get('etag'), first.headers.get('etag'));
 
-    writeEntry(projectDir, 'k/b', frontmatter({ title: 'B3' }));
+    await editOutside(t, 'k/b', frontmatter({ title: 'B3' }));
     const seen = await waitFor(titles, (list) => list.every((title) => title === 'B3'));
     assert.deepEqual(seen, ['B3', 'B3', 'B3']);
 
@@ -848,7 +848,7 @@ describe('render cache, never stale (§9.1 [ours])', () => {
     assert.equal(patched.status, 200, patched.text);
     assert.equal((await ok(t, 'k/a2')).t, 'C2');
     assert.equal((await ok(t, 'k/b2')).c.title, 'C2');
-    writeEntry(projectDir, 'k/c', frontmatter({ title: 'C3' }));
+    await editOutside(t, 'k/c', frontmatter({ title: 'C3' }));
     const seen = await waitFor(() => ok(t, 'k/a2'), (e) => e.t === 'C3');
     assert.equal(seen.t, 'C3');
   });
@@ -892,14 +892,14 @@ describe('render cache, never stale (§9.1 [ours])', () => {
     const after = await ok(t, 'k/a-coll');
     assert.equal(after.n, '2');
     assert.deepEqual(Object.keys(after.items), ['k/list/x', 'k/list/y']);
-    writeEntry(projectDir, 'k/list/z', frontmatter({ title: 'Z' }));
+    await editOutside(t, 'k/list/z', frontmatter({ title: 'Z' }));
     const seen = await waitFor(() => ok(t, 'k/a-coll'), (e) => e.n === '3');
     assert.equal(seen.n, '3');
     assert.deepEqual(Object.keys(seen.items), ['k/list/x', 'k/list/y', 'k/list/z']);
     const patched = await write(t, 'PATCH', '/entries', { id: 'k/list/x', data: { title: 'X2' } });
     assert.equal(patched.status, 200, patched.text);
     assert.equal((await ok(t, 'k/a-coll')).items['k/list/x'].title, 'X2');
-    writeEntry(projectDir, 'k/list/y', frontmatter({ title: 'Y2' }));
+    await editOutside(t, 'k/list/y', frontmatter({ title: 'Y2' }));
     const edited = await waitFor(() => ok(t, 'k/a-coll'), (e) => e.items['k/list/y'].title === 'Y2');
     assert.equal(edited.items['k/list/y'].title, 'Y2');
   });

@@ -5,12 +5,12 @@
  * Real files in a temp project, a real server, the built CLI.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { cli, ensureBuilt } from './cli-helpers.js';
-import { call, q, removeProject, startTestServer, tempProject, type ApiResponse, type TestServer } from './helpers.js';
+import { call, isStored, q, removeProject, startTestServer, storedText, tempProject, writeStoredText, type ApiResponse, type TestServer } from './helpers.js';
 
 const COLLECTIONS = {
   yaml_items: { pattern: 'y/.+', filename: 'entry', extension: 'yaml', serializer: 'yaml' },
@@ -52,27 +52,23 @@ function assertCleanError(res: ApiResponse, context: string): void {
 
 describe('entry files through the API', () => {
   let t: TestServer;
-  let entries: string;
   const auth = () => ({ authorization: `Bearer ${t.token}` });
-  const writeEntry = (id: string, file: string, text: string) => {
-    mkdirSync(path.join(entries, id), { recursive: true });
-    writeFileSync(path.join(entries, id, file), text);
-  };
-  const readEntry = (id: string, file: string) => readFileSync(path.join(entries, id, file), 'utf8');
+  // The entry's stored text, written and read through the engine (its file, or its row).
+  const writeEntry = (id: string, file: string, text: string) => writeStoredText(t, id, text, path.extname(file).slice(1));
+  const readEntry = (id: string, _file: string) => storedText(t, id);
   const patch = (id: string, data: unknown) =>
     call(t.base, 'PATCH', '/entries', { query: `id=${q(id)}&access_token=${t.accessToken}`, json: { data }, headers: auth() });
   const get = (id: string) => call(t.base, 'GET', '/entries', { query: `id=${q(id)}&token=${t.token}` });
 
   before(async () => {
     t = await startTestServer({ settings: { entries: { collections: COLLECTIONS } } });
-    entries = path.join(t.projectDir, 'entries');
   });
   after(() => t.close());
 
   describe('YAML alias bombs (item 9)', () => {
     it('refuses an entry whose aliases expand beyond the limit, names it, and keeps serving the rest', async () => {
       // 9^6 (531,441) values from about 400 bytes: enough for the old code to answer 200 with megabytes.
-      writeEntry('blog/bomb', 'entry.md', `---\ntitle: Bomb\n${aliasBomb(6)}---\nbody\n`);
+      await writeEntry('blog/bomb', 'entry.md', `---\ntitle: Bomb\n${aliasBomb(6)}---\nbody\n`);
       const logStart = t.logs.lines.length;
       const res = await get('blog/bomb');
       assertCleanError(res, 'GET of the bomb');
@@ -84,7 +80,7 @@ describe('entry files through the API', () => {
     });
 
     it('still reads legitimate anchors and aliases', async () => {
-      writeEntry('blog/anchors', 'entry.md', '---\ndefaults: &d\n  color: red\nfirst: *d\nsecond: *d\n---\n');
+      await writeEntry('blog/anchors', 'entry.md', '---\ndefaults: &d\n  color: red\nfirst: *d\nsecond: *d\n---\n');
       const res = await get('blog/anchors');
       assert.equal(res.status, 200, res.text);
       assert.deepEqual(res.body.second, { color: 'red' });
@@ -120,27 +116,27 @@ describe('entry files through the API', () => {
         'Body text',
         '',
       ].join('\n');
-      writeEntry('blog/keep', 'entry.md', before);
+      await writeEntry('blog/keep', 'entry.md', before);
       const res = await patch('blog/keep', { title: 'New title', added: 7 });
       assert.equal(res.status, 200, res.text);
-      assert.equal(readEntry('blog/keep', 'entry.md'), before.replace('title: Old title', 'title: New title').replace('gone: remove me\n', 'gone: remove me\nadded: 7\n'));
+      assert.equal(await readEntry('blog/keep', 'entry.md'), before.replace('title: Old title', 'title: New title').replace('gone: remove me\n', 'gone: remove me\nadded: 7\n'));
       assert.equal(res.body.uses.color, 'red');
     });
 
     it('front matter with a ---json header stays JSON, big integers untouched', async () => {
       const before = '---json\n{\n  "title": "Old",\n  "big": 12345678901234567890\n}\n---\nBody\n';
-      writeEntry('blog/json-header', 'entry.md', before);
+      await writeEntry('blog/json-header', 'entry.md', before);
       const res = await patch('blog/json-header', { title: 'New' });
       assert.equal(res.status, 200, res.text);
-      assert.equal(readEntry('blog/json-header', 'entry.md'), before.replace('"Old"', '"New"'));
+      assert.equal(await readEntry('blog/json-header', 'entry.md'), before.replace('"Old"', '"New"'));
     });
 
     it('front matter with a ---json5 header stays JSON5', async () => {
       const before = "---json5\n{\n  // note\n  title: 'Old',\n  hex: 0x1F,\n}\n---\n";
-      writeEntry('blog/json5-header', 'entry.md', before);
+      await writeEntry('blog/json5-header', 'entry.md', before);
       const res = await patch('blog/json5-header', { title: 'New' });
       assert.equal(res.status, 200, res.text);
-      assert.equal(readEntry('blog/json5-header', 'entry.md'), before.replace("'Old'", "'New'"));
+      assert.equal(await readEntry('blog/json5-header', 'entry.md'), before.replace("'Old'", "'New'"));
     });
 
     it('yaml, json and json5 entry files', async () => {
@@ -150,10 +146,10 @@ describe('entry files through the API', () => {
         ['j5/one', 'entry.json5', "{\n  title: 'Old', // t\n  big: 12345678901234567890,\n  hex: 0x1F,\n}\n", "title: 'New'"],
       ];
       for (const [id, file, before, changed] of cases) {
-        writeEntry(id, file, before);
+        await writeEntry(id, file, before);
         const res = await patch(id, { title: 'New' });
         assert.equal(res.status, 200, `${id}: ${res.text}`);
-        assert.equal(readEntry(id, file), before.replace(/"?title"?: ["']?Old["']?/, changed), id);
+        assert.equal(await readEntry(id, file), before.replace(/"?title"?: ["']?Old["']?/, changed), id);
       }
     });
 
@@ -185,10 +181,10 @@ describe('entry files through the API', () => {
               [`j/prop-${run}`, 'entry.json', `{\n${jsonLines.join('\n')}\n}\n`, jsonLines],
             ];
             for (const [id, file, text, lines] of files) {
-              writeEntry(id, file, text);
+              await writeEntry(id, file, text);
               const res = await patch(id, { [names[which]!]: value });
               assert.equal(res.status, 200, `${id}: ${res.text}`);
-              const after = readEntry(id, file).split('\n');
+              const after = (await readEntry(id, file)).split('\n');
               const untouched = text.split('\n').filter((line) => line !== lines[which]);
               // Every other line is still there, in order; the patched one reads back as sent.
               assert.deepEqual(after.filter((line) => untouched.includes(line)), untouched, `${id}:\n${text}\n->\n${after.join('\n')}`);
@@ -213,16 +209,16 @@ describe('entry files through the API', () => {
       assertCleanError(create, 'POST 80 levels');
       assert.equal(create.status, 400);
       assert.match(create.body.detail, /max_data_depth/);
-      assert.equal(existsSync(path.join(entries, 'deep-object')), false);
+      assert.equal(await isStored(t, 'deep-object'), false);
 
-      const before = readEntry('home', 'entry.md');
+      const before = await readEntry('home', 'entry.md');
       let deepArray = '0';
       for (let i = 0; i < 100_000; i++) deepArray = `[${deepArray}]`;
       const raw = `{"id":"home","data":{"list":${deepArray}}}`;
       const update = await call(t.base, 'PATCH', '/entries', { query: `access_token=${t.accessToken}`, raw, headers: { ...auth(), 'content-type': 'application/json' } });
       assertCleanError(update, 'PATCH 100,000 levels');
       assert.equal(update.status, 400);
-      assert.equal(readEntry('home', 'entry.md'), before);
+      assert.equal(await readEntry('home', 'entry.md'), before);
     });
 
     it('stores data at the limit exactly as sent', async () => {
@@ -236,12 +232,12 @@ describe('entry files through the API', () => {
     });
 
     it('refuses a value the file format cannot read back as sent (a number as front matter body)', async () => {
-      const before = readEntry('home', 'entry.md');
+      const before = await readEntry('home', 'entry.md');
       const res = await patch('home', { content: 5 });
       assertCleanError(res, 'PATCH content: 5');
       assert.equal(res.status, 400);
       assert.match(res.body.detail, /content/);
-      assert.equal(readEntry('home', 'entry.md'), before);
+      assert.equal(await readEntry('home', 'entry.md'), before);
     });
   });
 
@@ -255,7 +251,7 @@ describe('entry files through the API', () => {
     ];
     for (const [id, file, text, message] of cases) {
       it(`${id}: ${message.source}`, async () => {
-        writeEntry(id, file, text);
+        await writeEntry(id, file, text);
         const logStart = t.logs.lines.length;
         const res = await get(id);
         assertCleanError(res, id);

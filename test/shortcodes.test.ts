@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { call, q, removeProject, startTestServer, tempProject, type TestServer } from './helpers.js';
+import { call, q, removeProject, startTestServer, tempProject, writeStoredText, type TestServer } from './helpers.js';
 
 type Expected = unknown | { test: (value: unknown) => boolean; means: string };
 type Case = [text: string, expected: Expected];
@@ -299,11 +299,16 @@ const VAR_EXPECTED: Record<string, unknown> = {
 const idOf = (group: string) => `sc-${group}`;
 const fieldOf = (i: number) => `c${String(i).padStart(3, '0')}`;
 
+const jsonEntryText = (fields: Record<string, unknown>): string => `---json\n${JSON.stringify(fields, null, 2)}\n---\n`;
+
 function writeJsonEntry(projectDir: string, id: string, fields: Record<string, unknown>): void {
   const dir = path.join(projectDir, 'entries', ...id.split('/'));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'entry.md'), `---json\n${JSON.stringify(fields, null, 2)}\n---\n`);
+  writeFileSync(path.join(dir, 'entry.md'), jsonEntryText(fields));
 }
+
+/** After start: the entry's text through the running server's engine (its file, or its row). */
+const storeJsonEntry = (id: string, fields: Record<string, unknown>): Promise<void> => writeStoredText(server, id, jsonEntryText(fields));
 
 /** Data entries and project files the cases read. */
 function writeFixtures(projectDir: string): void {
@@ -370,7 +375,7 @@ describe('shortcodes in entry fields', () => {
   }
 
   it('(date:U) is the current Unix time', async () => {
-    writeJsonEntry(projectDir, 'sc-unix', { now: '(date:U)' });
+    await storeJsonEntry('sc-unix', { now: '(date:U)' });
     const before = Math.floor(Date.now() / 1000);
     const res = await get('sc-unix');
     const afterCall = Math.ceil(Date.now() / 1000);
@@ -416,7 +421,7 @@ describe('shortcodes in entry fields', () => {
   });
 
   it('(registry get) of the manifest answers what the Registry API answers', async () => {
-    writeJsonEntry(projectDir, 'sc-manifest', { name: "(registry get id:'flextype.manifest.name')", manifest: "(registry get id:'flextype.manifest')" });
+    await storeJsonEntry('sc-manifest', { name: "(registry get id:'flextype.manifest.name')", manifest: "(registry get id:'flextype.manifest')" });
     const registry = await call(server.base, 'GET', '/registry', { query: `id=flextype.manifest&token=${q(server.token)}` });
     assert.equal(registry.status, 200, registry.text);
     const res = await get('sc-manifest');
@@ -427,7 +432,7 @@ describe('shortcodes in entry fields', () => {
   });
 
   it('reads no token entry (§11.6)', async () => {
-    writeJsonEntry(projectDir, 'sc-tokens', {
+    await storeJsonEntry('sc-tokens', {
       file: `(filesystem get file:'entries/tokens/${server.token}/token.yaml')`,
       fetched: `(fetch:'entries/tokens/${server.token}/token.yaml')`,
       entry: `(entries fetch id:'tokens/${server.token}' /)`,

@@ -17,7 +17,7 @@ import { buildServer } from '../src/http/server.js';
 import { StorageError, type ChangeFeed, type EngineChange, type Revision } from '../src/storage/engine.js';
 import { FsEngine } from '../src/storage/fs/engine.js';
 import type { Fields } from '../src/storage/serializers/index.js';
-import { call, q, removeProject, startTestServer, tempProject, type TestServer } from './helpers.js';
+import { call, editOutside, q, removeProject, startTestServer, storedText, tempProject, type TestServer } from './helpers.js';
 
 const BOUND_MS = 10_000;
 
@@ -88,8 +88,8 @@ for (const watch of [true, false]) {
       const id = 'blog/hello-world';
       assert.equal((await a.get(id)).status, 200);
       events.length = 0;
-      const file = entryFile(t.projectDir, id);
-      writeFileSync(file, readFileSync(file, 'utf8').replace('Hello world', 'Edited on disk'));
+      // On PostgreSQL: another node's write, heard through LISTEN/NOTIFY.
+      await editOutside(t, id, (await storedText(t, id)).replace('Hello world', 'Edited on disk'));
       const seen = () => events.some((e) => e.kind === 'entry' && e.id === id && e.origin === 'outside');
       // Without a watcher the store learns of the edit when it re-checks the revision (on a read).
       await waitFor(() => {

@@ -49,11 +49,12 @@ describe('streamed collection answers', () => {
   before(async () => {
     dir = project();
     streamed = await startTestServer({ projectDir: dir, withToken: true, settings: { server: { stream_threshold: 4096 } } });
-    buffered = await startTestServer({ projectDir: dir, withToken: true, settings: { server: { stream_threshold: 1 << 30 } } });
+    // The same entries (on PostgreSQL the same schema: a second node); the first server drops them.
+    buffered = await startTestServer({ projectDir: dir, withToken: true, settings: { server: { stream_threshold: 1 << 30 } }, sameStoreAs: streamed, keepStore: true });
   });
   after(async () => {
-    await streamed.close();
     await buffered.close();
+    await streamed.close();
     removeProject(dir);
   });
 

@@ -16,16 +16,13 @@ import { filterCollection } from '../src/core/query/filter.js';
 import { planFind } from '../src/core/query/find.js';
 import { decodeQuery } from '../src/http/body.js';
 import { routePathOf } from '../src/http/params.js';
-import { call, isStored, q, removeProject, startTestServer, storedChildren, tempProject, type ApiResponse, type TestServer } from './helpers.js';
+import { call, editOutside, isStored, q, removeProject, startTestServer, storedChildren, tempProject, type ApiResponse, type TestServer } from './helpers.js';
 
 const NO_BRAKE = { security: { auth_failures_per_minute: 0 }, storage: { durable: false } };
 
-function entriesDir(t: TestServer): string {
-  return path.join(t.projectDir, 'entries');
-}
-
-function writeEntryFile(t: TestServer | string, id: string | Buffer, text: string): void {
-  const root = typeof t === 'string' ? path.join(t, 'entries') : entriesDir(t);
+/** Writes an entry file into a project folder before its server starts. */
+function writeEntryFile(projectDir: string, id: string | Buffer, text: string): void {
+  const root = path.join(projectDir, 'entries');
   const dir = typeof id === 'string' ? path.join(root, ...id.split('/')) : Buffer.concat([Buffer.from(root + '/'), id]);
   mkdirSync(dir, { recursive: true });
   writeFileSync(typeof dir === 'string' ? path.join(dir, 'entry.md') : Buffer.concat([dir, Buffer.from('/entry.md')]), text);
@@ -37,15 +34,15 @@ describe('item 2: find.contains searches only what the caller may see', () => {
   let t: TestServer;
   before(async () => {
     t = await startTestServer({ fromDemo: false, settings: NO_BRAKE });
-    writeEntryFile(t, 'notes', '---\ntitle: Notes\n---\n');
+    await editOutside(t, 'notes', '---\ntitle: Notes\n---\n');
     // Private fields at the top and nested, and a comment: none of them is ever answered.
-    writeEntryFile(
+    await editOutside(
       t,
       'notes/one',
       '---\ntitle: "Visible \\"title\\""\n_secret: hunter2\nmeta:\n  _pin: "9876"\n  shown: yes-shown\n# comment-only-secret\n---\nA body with "quotes" and a\\backslash.\n',
     );
-    writeEntryFile(t, 'notes/two', '---\ntitle: Another\n---\nplain\n');
-    // Written behind the server's back: wait until its watcher has seen both (bounded).
+    await editOutside(t, 'notes/two', '---\ntitle: Another\n---\nplain\n');
+    // Written behind the server's back: wait until it has seen both (bounded).
     for (let tries = 0; tries < 200; tries++) {
       const res = await call(t.base, 'GET', '/entries', { query: collectionQuery(t, 'notes', '') });
       if (res.status === 200 && Object.keys(res.body).length === 2) break;
