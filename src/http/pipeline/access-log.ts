@@ -1,8 +1,10 @@
 /**
  * The access log: one JSON line per answered request, in pino's line format (level 30 = info) so
  * that pino-pretty and log shippers read it like the other logs, written to the logger's own
- * destination. Lines are batched and written once per event-loop turn: a write per request would
- * cost a system call each at tens of thousands of requests a second.
+ * destination. Lines are batched and written every FLUSH_MS (or sooner once BATCH_MAX characters
+ * wait): a write per request, or even per event-loop turn under load, costs a system call each at
+ * tens of thousands of requests a second. Lines still reach the log within FLUSH_MS, and all
+ * pending ones at shutdown.
  *
  * A line holds the request id, method, route pattern, URL with credentials redacted, status,
  * duration, body bytes and client address; never a header (so no Authorization, no access token).
@@ -30,12 +32,14 @@ interface Sink {
 
 /** Flush at least this often in characters, even within one turn of the event loop. */
 const BATCH_MAX = 64 * 1024;
+/** Lines wait at most this long (milliseconds) before they are written. */
+const FLUSH_MS = 50;
 /** URLs (and route names) as they appear in lines, remembered: the same ones come again and again. */
 const QUOTED_MAX = 1024;
 
 export class AccessLog {
   private pending = '';
-  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
   private readonly pid = process.pid;
   private readonly quoted = new Map<string, string>();
 
@@ -57,9 +61,10 @@ export class AccessLog {
       `"route":${this.quote(record.route, false)},"url":${this.quote(record.url, true)},"status":${record.status},` +
       `"ms":${Math.round(record.ms * 1000) / 1000},"bytes":${record.bytes},"remote":${record.remote === undefined ? 'null' : JSON.stringify(record.remote)},"msg":"request"}\n`;
     if (this.pending.length >= BATCH_MAX) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(() => this.flush(), FLUSH_MS);
+      // Never what keeps a process alive: close() flushes what is left.
+      this.timer.unref();
     }
   }
 
@@ -77,7 +82,10 @@ export class AccessLog {
 
   /** Writes what is pending now (also on close, so no line is lost at shutdown). */
   flush(): void {
-    this.scheduled = false;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.pending === '') return;
     const text = this.pending;
     this.pending = '';
