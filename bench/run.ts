@@ -32,7 +32,7 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const WORKER = path.join(REPO_ROOT, 'bench', 'load-worker.ts');
 const BASELINE = path.join(REPO_ROOT, 'bench', 'baseline-server.ts');
-const BASELINE_ROW = 'baseline: bare node:http, same JSON';
+const BASELINE_ROW = 'baseline: bare node:http, same bytes (body and headers)';
 const TAGS = ['sci-fi', 'drama', 'comedy', 'documentary', 'thriller'];
 /** The collection scenario: where + sort + limit 10, as in the issue. */
 const COLLECTION_QUERY = [
@@ -197,12 +197,21 @@ async function freePort(): Promise<number> {
 }
 
 /** One GET without keep-alive; resolves to status and body, or undefined when nothing answers. */
-function probe(url: string): Promise<{ status: number; body: Buffer } | undefined> {
+interface Probed {
+  status: number;
+  body: Buffer;
+  /** The answer's header lines as sent, [name, value] in order. */
+  headers: [string, string][];
+}
+
+function probe(url: string): Promise<Probed | undefined> {
   return new Promise((resolve) => {
     const req = http.get(url, { agent: false, timeout: 60_000 }, (res) => {
       const chunks: Buffer[] = [];
+      const headers: [string, string][] = [];
+      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) headers.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!]);
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers }));
       res.on('error', () => resolve(undefined));
     });
     req.on('error', () => resolve(undefined));
@@ -210,13 +219,18 @@ function probe(url: string): Promise<{ status: number; body: Buffer } | undefine
   });
 }
 
-/** Polls `url` until it answers 200; returns the answer. */
+/** Polls `url` until it answers 200; returns the answer's body. */
 async function until200(url: string, spawned: Spawned, limitMs: number): Promise<Buffer> {
+  return (await until200Answer(url, spawned, limitMs)).body;
+}
+
+/** Polls `url` until it answers 200; returns the answer. */
+async function until200Answer(url: string, spawned: Spawned, limitMs: number): Promise<Probed> {
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
     if (spawned.child.exitCode !== null) throw new Error(`the server exited early:\n${spawned.output()}`);
     const res = await probe(url);
-    if (res?.status === 200) return res.body;
+    if (res?.status === 200) return res;
     if (res && res.status !== 503) throw new Error(`GET ${url.replace(/token=[^&]+/, 'token=…')} answered ${res.status}: ${res.body.toString('utf8').slice(0, 300)}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -393,13 +407,19 @@ async function startServer(projectDir: string): Promise<{ spawned: Spawned; base
   return { spawned, base: `http://127.0.0.1:${port}/api/v1`, startedAt };
 }
 
-async function measureBaseline(body: Buffer): Promise<LoadResult> {
+/** Headers Node's http server adds to every answer by itself, the baseline's and ours. */
+const ADDED_BY_NODE = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
+
+/** The bare node:http baseline sending `answer`'s bytes: its body and its headers (request id and ETag frozen). */
+async function measureBaseline(answer: Probed): Promise<LoadResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flextype-bench-baseline-'));
   tempDirs.add(dir);
   const bodyFile = path.join(dir, 'body.json');
-  writeFileSync(bodyFile, body);
+  writeFileSync(bodyFile, answer.body);
+  const headersFile = path.join(dir, 'headers.json');
+  writeFileSync(headersFile, JSON.stringify(answer.headers.filter(([name]) => !ADDED_BY_NODE.has(name.toLowerCase()))));
   const port = await freePort();
-  const spawned = spawnChild([BASELINE, bodyFile, String(port)], { nodeArgs: ['--import', 'tsx'] });
+  const spawned = spawnChild([BASELINE, bodyFile, String(port), headersFile], { nodeArgs: ['--import', 'tsx'] });
   try {
     await until200(`http://127.0.0.1:${port}/`, spawned, 15_000);
     return await load({ url: `http://127.0.0.1:${port}/api/v1/entries`, kind: 'get', serverPid: spawned.child.pid });
@@ -422,7 +442,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const sizes: SizeReport[] = [];
   const loadBefore = os.loadavg()[0]!;
-  let baselineBody: Buffer | undefined;
+  let baselineAnswer: Probed | undefined;
 
   for (const size of config.sizes) {
     const t = performance.now();
@@ -437,7 +457,7 @@ async function main(): Promise<void> {
       const entryId = `items/item-${pad(Math.ceil(size / 2))}`;
       const entryUrl = `${server.base}/entries?id=${encodeURIComponent(entryId)}&token=${token}`;
       const collectionUrl = `${server.base}/entries?id=items&${COLLECTION_QUERY}&token=${token}`;
-      const entryBody = await until200(entryUrl, server.spawned, 120_000);
+      const entryAnswer = await until200Answer(entryUrl, server.spawned, 120_000);
       const firstEntryMs = performance.now() - server.startedAt;
       const collectionBody = await until200(collectionUrl, server.spawned, 120_000);
       const firstCollectionMs = performance.now() - server.startedAt;
@@ -449,10 +469,10 @@ async function main(): Promise<void> {
       log(`${size}: server idle after another ${(settledMs / 1000).toFixed(1)} s (background preload), RSS ${idleRssMiB?.toFixed(0)} MiB`);
 
       // The baseline answers with exactly the bytes the real server sent for one entry.
-      if (!baselineBody) {
-        baselineBody = entryBody;
+      if (!baselineAnswer) {
+        baselineAnswer = entryAnswer;
         log('baseline: bare node:http with the same bytes');
-        rows.push({ scenario: BASELINE_ROW, entries: '—', connections: config.connections, result: await measureBaseline(baselineBody) });
+        rows.push({ scenario: BASELINE_ROW, entries: '—', connections: config.connections, result: await measureBaseline(baselineAnswer) });
       }
       const pid = server.spawned.child.pid;
 
@@ -509,7 +529,7 @@ async function main(): Promise<void> {
 
   // The baseline again at the end: on a shared machine, the two runs show how much the load drifted.
   log('baseline again');
-  rows.push({ scenario: BASELINE_ROW, entries: '—', connections: config.connections, result: await measureBaseline(baselineBody!) });
+  rows.push({ scenario: BASELINE_ROW, entries: '—', connections: config.connections, result: await measureBaseline(baselineAnswer!) });
   const report = render(rows, sizes, { seconds: (Date.now() - runStarted) / 1000, loadBefore, loadAfter: os.loadavg()[0]! });
   mkdirSync(path.dirname(config.out), { recursive: true });
   writeFileSync(config.out, report);
