@@ -556,6 +556,8 @@ async function measureSize(config: Config, size: number, isBaseline: boolean, si
     const entryUrl = (base: string) => `${base}/entries?id=${encodeURIComponent(`items/${idOf(Math.ceil(size / 3))}`)}&token=${token}`;
 
     // Cold start (files in the page cache: just written), then a warm restart on the same files.
+    // A reused project keeps the persisted index of its last run: removed, or "cold" would be warm.
+    rmSync(path.join(projectDir, 'var', 'index'), { recursive: true, force: true });
     run = await startAndIndex(config, projectDir, token, size, indexCapFor(config, size, false));
     result.cold = run.report;
     log(`${size}: cold ${describeStart(run.report)}`);

@@ -226,3 +226,113 @@ describe('cold start: listening before the id tree is built', () => {
     }
   });
 });
+
+describe('cold start: bulk reads', () => {
+  it('decode in the reading thread exactly as a single read does (values, odd keys, broken files)', async () => {
+    const projectDir = tempProject(false);
+    try {
+      const texts: Record<string, string> = {
+        plain: '---\ntitle: Plain\nrating: 2.5\ntags: [a, b]\nnested: {deep: {x: 1}}\n---\nbody\n',
+        odd: '---\n__proto__: {polluted: true}\nconstructor: c\n"1": one\nempty:\nuni: "ü\\u00e9 😀"\n---\n',
+        json: '---json\n{"title": "J", "n": -0.0, "big": 12345678901234567890}\n---\ntext',
+        long: `---\ntitle: ${'x'.repeat(200)}\n---\n${'y'.repeat(5000)}\n`,
+        broken: '---\ntitle: [unclosed\n---\nbody\n',
+        unknown: '---neon\ntitle: N\n---\n',
+      };
+      for (const [name, text] of Object.entries(texts)) {
+        mkdirSync(path.join(projectDir, 'entries', name), { recursive: true });
+        writeFileSync(path.join(projectDir, 'entries', name, 'entry.md'), text);
+      }
+      const settings = loadSettings(projectDir, {});
+      const engine = createEngine(projectDir, settings, createCollectionResolver(settings.entries.collections));
+      await engine.open();
+      try {
+        const ids = [...Object.keys(texts), 'missing'];
+        const bulk = await engine.readMany!(ids);
+        for (let i = 0; i < ids.length; i++) {
+          const id = ids[i]!;
+          const result = bulk[i]!;
+          let single: Awaited<ReturnType<StorageEngine['read']>> | Error;
+          try {
+            single = await engine.read(id);
+          } catch (err) {
+            single = err as Error;
+          }
+          if (single instanceof Error) {
+            assert.equal(result.kind, 'error', id);
+            assert.equal(result.kind === 'error' && result.error.message, single.message, id);
+          } else if (single === undefined) {
+            assert.equal(result.kind, 'missing', id);
+          } else {
+            assert.equal(result.kind, 'entry', id);
+            if (result.kind !== 'entry') continue;
+            assert.deepEqual(result.entry.fields, single.fields, id);
+            // atime aside: the first read sets it.
+            assert.deepEqual({ ...result.entry.meta, atimeMs: 0 }, { ...single.meta, atimeMs: 0 }, id);
+            assert.deepEqual(Object.keys(result.entry.fields), Object.keys(single.fields), id);
+            assert.equal(Object.getPrototypeOf(result.entry.fields) === null, Object.getPrototypeOf(single.fields) === null, id);
+          }
+        }
+      } finally {
+        await engine.close();
+      }
+    } finally {
+      removeProject(projectDir);
+    }
+  });
+
+  it('a large collection asked during start-up is answered from the preload, not by reading each file itself', async () => {
+    const projectDir = tempProject(false);
+    try {
+      const count = 1200;
+      for (let i = 0; i < count; i++) writeEntry(projectDir, i, `Item ${i}`);
+      const earlier = await startTestServer({ projectDir, keepProject: true, settings: { cache: { persist_index: false } } });
+      const token = earlier.token;
+      await earlier.close();
+      const settings = loadSettings(projectDir, {});
+      const real = createEngine(projectDir, settings, createCollectionResolver(settings.entries.collections));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let singleReads = 0;
+      const engine = Object.create(real) as StorageEngine;
+      engine.list = (under?: string) => ({
+        async *[Symbol.asyncIterator]() {
+          await gate;
+          yield* real.list.call(engine, under);
+        },
+      });
+      engine.read = (id: string) => {
+        singleReads++;
+        return real.read.call(engine, id);
+      };
+      let listening!: (url: string) => void;
+      const urlKnown = new Promise<string>((resolve) => (listening = resolve));
+      const starting = startServer({
+        projectDir,
+        host: '127.0.0.1',
+        port: 0,
+        engine,
+        logger: createLogger('info', new LogCapture()),
+        onListening: (url) => listening(url),
+        settings: { tokens: { hash_rounds: 4 }, cache: { persist_index: false } },
+      });
+      const url = await urlKnown;
+      const collection = fetch(`${url}/api/v1/entries?id=items&options[collection]=true&token=${q(token)}`).then(async (res) => ({
+        status: res.status,
+        body: (await res.json()) as Record<string, unknown>,
+      }));
+      release();
+      const server = await starting;
+      try {
+        const got = await collection;
+        assert.equal(got.status, 200);
+        assert.equal(Object.keys(got.body).length, count);
+        assert.ok(singleReads < count / 10, `the collection waited for the preload (${singleReads} single reads)`);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      removeProject(projectDir);
+    }
+  });
+});

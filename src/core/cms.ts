@@ -106,18 +106,27 @@ export class Cms {
   async start(): Promise<{ entries: number; recovered: number; watching: boolean }> {
     // Requests may arrive from now on (the server listens meanwhile): answered, not cached yet.
     this.store.beginStart();
-    // Crash leftovers are removed during the walk that builds the id tree (one walk, not two).
-    this.opened ??= this.store.engine.open({ deferRecovery: true });
-    const { recovered } = await this.opened;
-    const entries = await this.store.warm();
-    const watching = await this.store.startWatching();
-    await this.webhooks.start();
+    let startedUp!: (ok: boolean) => void;
     if (this.settings.cache.preload) {
-      // In the background: the server answers meanwhile, reading files on demand.
-      void this.store.preload().catch((err: Error) => this.log?.warn({ err: err.message }, 'preload stopped'));
+      // In the background once started: the server answers meanwhile (small reads from the
+      // files, large listings from the preloaded cache).
+      const ready = new Promise<boolean>((resolve) => (startedUp = resolve));
+      void this.store.preloadWhen(ready).catch((err: Error) => this.log?.warn({ err: err.message }, 'preload stopped'));
     }
-    this.started = true;
-    return { entries, recovered, watching };
+    let ok = false;
+    try {
+      // Crash leftovers are removed during the walk that builds the id tree (one walk, not two).
+      this.opened ??= this.store.engine.open({ deferRecovery: true });
+      const { recovered } = await this.opened;
+      const entries = await this.store.warm();
+      const watching = await this.store.startWatching();
+      await this.webhooks.start();
+      this.started = true;
+      ok = true;
+      return { entries, recovered, watching };
+    } finally {
+      startedUp?.(ok);
+    }
   }
 
   private opened: Promise<{ recovered: number }> | undefined;

@@ -104,7 +104,8 @@ export class OutsideChanges {
 
   /**
    * Starts the engine's stat passes (no watches): resolves after the first pass, so every later
-   * change is reported, at most one pass plus `intervalMs` after it was made. False when the
+   * change is reported, at most two passes plus `intervalMs` after it was made (passes pause at
+   * least twice their own length, so they take at most a third of a core). False when the
    * engine has none or it fails.
    */
   async startScanning(intervalMs: number): Promise<boolean> {

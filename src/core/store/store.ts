@@ -5,7 +5,7 @@
  * noticed by re-checking revisions. It talks to the engine only through StorageEngine.
  */
 import { createHash } from 'node:crypto';
-import type { CopyTransform, Revision, StorageEngine, StoredEntry } from '../../storage/engine.js';
+import type { BulkRead, CopyTransform, Revision, StorageEngine, StoredEntry } from '../../storage/engine.js';
 import type { Fields } from '../../storage/serializers/index.js';
 import { WriteLocks } from '../locks.js';
 import type { PlainObject } from '../util.js';
@@ -75,6 +75,17 @@ function ownStrings(fields: Fields): Fields {
   return out ?? fields;
 }
 
+/** Entries per bulk read while preloading. */
+const PRELOAD_BATCH = 1024;
+/** A getMany of at least this many ids waits for a running preload instead of reading them itself. */
+const WAIT_FOR_PRELOAD = 1000;
+
+interface PreloadBatch {
+  wanted: string[];
+  tickets: string[];
+  results: BulkRead[];
+}
+
 export class ContentStore {
   readonly locks = new WriteLocks();
   private readonly cache: EntryCache;
@@ -87,6 +98,10 @@ export class ContentStore {
   private changes = 0;
   private readonly generation = new Map<string, number>();
   private preloadStopped = false;
+  /** The stat passes started while the tree was walked (see warm). */
+  private earlyScan: Promise<boolean> | undefined;
+  /** Settles when the running preload ends (undefined: none runs). */
+  private preloadRun: Promise<unknown> | undefined;
   /**
    * True from `beginStart` until the change feed runs (or is known not to): entries read then are
    * answered but not cached, since an edit made before the feed starts would go unnoticed.
@@ -277,6 +292,9 @@ export class ContentStore {
 
   /** Loads many entries (aligned with `targets`; undefined where unreadable), a bounded number at a time. */
   async getMany(targets: readonly { id: string }[], onSkip?: (id: string, reason: string) => void): Promise<(CachedEntry | undefined)[]> {
+    // A large listing (the first collection query at start-up) would read, parse and decode the
+    // same files the preload is reading, at a fraction of its speed: it waits for the cache instead.
+    if (this.preloadRun && targets.length >= WAIT_FOR_PRELOAD) await this.preloadRun;
     const out: (CachedEntry | undefined)[] = new Array(targets.length);
     const missing: number[] = [];
     const trusted = this.outside.active;
@@ -315,8 +333,25 @@ export class ContentStore {
    * With a bulk-reading engine, entries whose stored revision equals the persisted index's are
    * taken from it without reading or parsing their files again.
    */
-  async preload(): Promise<number> {
-    if (!this.options.cacheEnabled) return 0;
+  preload(): Promise<number> {
+    return this.preloadWhen(Promise.resolve(true));
+  }
+
+  /**
+   * Preloads once `ready` resolves true (start-up done: the id tree built, the change feed
+   * running); large reads meanwhile already wait for it instead of reading the files themselves.
+   */
+  preloadWhen(ready: Promise<boolean>): Promise<number> {
+    if (!this.options.cacheEnabled) return Promise.resolve(0);
+    const run = ready.then((ok) => (ok ? this.preloadAll() : 0));
+    const settled = run.catch(() => undefined).finally(() => {
+      if (this.preloadRun === settled) this.preloadRun = undefined;
+    });
+    this.preloadRun = settled;
+    return run;
+  }
+
+  private async preloadAll(): Promise<number> {
     const started = Date.now();
     await this.ensureTree();
     const ids = this.tree.entryIdList().slice(0, this.options.maxEntries);
@@ -336,10 +371,15 @@ export class ContentStore {
     // unfit for the cache (tickets); such ids get one more pass, so the index comes out whole.
     let todo = ids;
     for (let pass = 0; pass < 2 && todo.length > 0 && !this.preloadStopped; pass++) {
-      for (let start = 0; start < todo.length && !this.preloadStopped; start += 512) {
-        await this.preloadBatch(todo.slice(start, start + 512), records, counts);
+      // Two batches in flight: the worker reads (and decodes) the next while this thread caches one.
+      let next = this.readBatch(todo.slice(0, PRELOAD_BATCH), records);
+      for (let start = 0; start < todo.length && !this.preloadStopped; start += PRELOAD_BATCH) {
+        const current = await next;
+        next = start + PRELOAD_BATCH < todo.length ? this.readBatch(todo.slice(start + PRELOAD_BATCH, start + 2 * PRELOAD_BATCH), records) : Promise.resolve(undefined);
+        if (current) this.cacheBatch(current, records, counts);
         await new Promise((resolve) => setImmediate(resolve));
       }
+      await next.catch(() => undefined);
       todo = ids.filter((id) => !this.cache.has(id));
     }
     const loaded = ids.length - todo.length;
@@ -347,11 +387,17 @@ export class ContentStore {
     return loaded;
   }
 
-  /** Reads the ids not cached yet in one bulk call; those the index holds at their current revision are not parsed. */
-  private async preloadBatch(slice: readonly string[], records: Map<string, IndexRecord> | undefined, counts: { reused: number; parsed: number }): Promise<void> {
+  /** Reads the ids not cached yet in one bulk call (tickets taken first); those the index holds at their current revision are not parsed. */
+  private async readBatch(slice: readonly string[], records: Map<string, IndexRecord> | undefined): Promise<PreloadBatch | undefined> {
+    if (this.preloadStopped) return undefined;
     const wanted = slice.filter((id) => !this.cache.has(id));
     const tickets = wanted.map((id) => this.ticket(id));
     const results = await this.engine.readMany!(wanted, records ? wanted.map((id) => records.get(id)?.revision) : undefined);
+    return { wanted, tickets, results };
+  }
+
+  private cacheBatch(batch: PreloadBatch, records: Map<string, IndexRecord> | undefined, counts: { reused: number; parsed: number }): void {
+    const { wanted, tickets, results } = batch;
     for (let i = 0; i < wanted.length; i++) {
       const id = wanted[i]!;
       const result = results[i]!;
@@ -420,7 +466,20 @@ export class ContentStore {
 
   /** Builds the id tree now (e.g. at start-up), so the first collection query is fast. */
   async warm(): Promise<number> {
-    await this.ensureTree();
+    if (this.startingUp && this.options.watch && this.options.cacheEnabled && this.engine.scanChanges && !this.earlyScan) {
+      // Too many entries to watch: the stat passes' first pass (tens of seconds at a million
+      // entries) runs while the tree is still being walked instead of after it.
+      this.tree.progress = (entries) => {
+        if (this.earlyScan || entries <= this.options.watchMaxEntries) return;
+        this.log?.info({ entries: `more than ${this.options.watchMaxEntries}`, limit: this.options.watchMaxEntries }, 'large project: stat passes instead of watching');
+        this.earlyScan = this.outside.startScanning(this.options.pollInterval);
+      };
+    }
+    try {
+      await this.ensureTree();
+    } finally {
+      this.tree.progress = undefined;
+    }
     return this.tree.size;
   }
 
@@ -517,6 +576,7 @@ export class ContentStore {
   async startWatching(): Promise<boolean> {
     try {
       if (!this.options.watch || !this.options.cacheEnabled) return false;
+      if (this.earlyScan) return await this.earlyScan;
       const size = this.tree.size;
       if (size <= this.options.watchMaxEntries && (await this.outside.start())) return true;
       if (size > this.options.watchMaxEntries) this.log?.info({ entries: size, limit: this.options.watchMaxEntries }, 'large project: stat passes instead of watching');

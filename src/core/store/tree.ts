@@ -24,6 +24,8 @@ export class IdTree {
   private readonly descendantsMemo = new Map<string, { version: number; items: readonly { id: string; depth: number }[] }>();
   /** Changes with every change of the tree. */
   version = 0;
+  /** Told the number of entries found so far, after each batch of a load. */
+  progress: ((entries: number) => void) | undefined;
 
   constructor(
     private readonly engine: StorageEngine,
@@ -75,7 +77,10 @@ export class IdTree {
     try {
       const children: Children = new Map();
       const entryIds = new Set<string>();
-      for await (const batch of this.engine.list()) for (const id of batch) addToTree(children, entryIds, id);
+      for await (const batch of this.engine.list()) {
+        for (const id of batch) addToTree(children, entryIds, id);
+        this.progress?.(entryIds.size);
+      }
       for (const op of this.journal) op(children, entryIds);
       const previous = this.entryIds;
       this.children = children;

@@ -11,6 +11,7 @@
  */
 import { closeSync, constants as C, fstatSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import { DecodeError, getSerializer, type Fields } from '../serializers/index.js';
 
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
 const FILE_FLAGS = C.O_RDONLY | C.O_NOFOLLOW;
@@ -29,12 +30,21 @@ export interface ReadItem {
   parts: string[];
   file: string;
   known?: string;
+  /**
+   * The serializer to decode the text with, here (the worker has a core of its own; the fields
+   * then arrive as fresh strings, not slices that keep the whole file text alive).
+   */
+  serializer?: string;
 }
 
 export type ReadResult =
   | { kind: 'missing' }
   | { kind: 'same'; stat: StatFields }
   | { kind: 'text'; stat: StatFields; text: string; valid: boolean }
+  /** `revision`: revisionText(stat), made here (it arrives as one flat string, not a concatenation). */
+  | { kind: 'fields'; stat: StatFields; revision: string; fields: Fields }
+  /** `decode`: the serializer refused the text (a DecodeError), else decoding failed otherwise. */
+  | { kind: 'undecodable'; stat: StatFields; message: string; decode: boolean }
   | { kind: 'error'; message: string; code?: string };
 
 export interface WalkFolder {
@@ -142,10 +152,20 @@ function readOne(chain: HeldChain, item: ReadItem): ReadResult {
     if (!isFile) return { kind: 'missing' };
     if (item.known !== undefined && item.known === revisionText(stat)) return { kind: 'same', stat };
     const bytes = readAll(fd, stat.size);
+    let text: string;
+    let valid = true;
     try {
-      return { kind: 'text', stat, text: strictUtf8.decode(bytes), valid: true };
+      text = strictUtf8.decode(bytes);
     } catch {
-      return { kind: 'text', stat, text: bytes.toString('utf8'), valid: false };
+      text = bytes.toString('utf8');
+      valid = false;
+    }
+    const serializer = item.serializer === undefined ? undefined : getSerializer(item.serializer);
+    if (!serializer) return { kind: 'text', stat, text, valid };
+    try {
+      return { kind: 'fields', stat, revision: revisionText(stat), fields: serializer.decode(text) };
+    } catch (err) {
+      return { kind: 'undecodable', stat, message: (err as Error).message, decode: err instanceof DecodeError };
     }
   } catch (err) {
     const code = codeOf(err);
@@ -260,6 +280,15 @@ interface ScannedFolder {
   ctimes: number[];
 }
 
+/** One string per file name for the common names (every entry folder holds an `entry.md`). */
+const fileNames = new Map<string, string>();
+function internName(name: string): string {
+  const known = fileNames.get(name);
+  if (known !== undefined) return known;
+  if (fileNames.size < 256) fileNames.set(name, name);
+  return name;
+}
+
 /** lstat, or undefined when the path is gone or cannot be checked (the next pass tries again). */
 function lstatOrNot(p: string) {
   try {
@@ -316,7 +345,7 @@ class TreeScanner {
         before.delete(dirent.name);
         const s = lstatOrNot(childAbs);
         if (!s?.isFile()) continue;
-        files.push(dirent.name);
+        files.push(internName(dirent.name));
         ctimes.push(s.ctimeMs);
         if (known !== s.ctimeMs) changed?.files.push(relPrefix + dirent.name);
       }
@@ -406,8 +435,11 @@ function scan(request: Extract<WorkerRequest, { op: 'scan' }>, post: (reply: Wor
       // Unexpected (e.g. out of file handles): everything may have changed.
       changed = { folders: [''], files: [] };
     }
-    post({ seq: request.seq, op: 'scan', changed, pass: scanner.pass, ms: Math.round(performance.now() - started) });
-    setTimeout(pass, request.intervalMs);
+    const ms = performance.now() - started;
+    post({ seq: request.seq, op: 'scan', changed, pass: scanner.pass, ms: Math.round(ms) });
+    // At most a third of a core: a pass over a million entries takes tens of seconds, and passes
+    // back to back would take one of this machine's cores from the server for good.
+    setTimeout(pass, Math.max(request.intervalMs, 2 * ms));
   };
   pass();
 }

@@ -7,7 +7,7 @@ import { BulkWorker } from './bulk.js';
 import { revisionText, type ReadItem, type ScanChanges } from './bulk-worker.js';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { DecodeError, type Fields } from '../serializers/index.js';
+import { DecodeError, getSerializer, type Fields } from '../serializers/index.js';
 import {
   StorageError,
   type ChangeFeed,
@@ -408,8 +408,11 @@ export class FsEngine implements StorageEngine {
     }
     const formats = ids.map((id) => this.resolveFormat(id));
     const items: ReadItem[] = ids.map((id, i) => {
-      const item: ReadItem = { parts: this.partsOf(id), file: this.fileName(formats[i]!) };
+      const format = formats[i]!;
+      const item: ReadItem = { parts: this.partsOf(id), file: this.fileName(format) };
       if (known[i] !== undefined) item.known = known[i]!;
+      // Decoded in the worker when it knows this serializer by name (it is the registered one).
+      if (getSerializer(format.serializer.name) === format.serializer) item.serializer = format.serializer.name;
       return item;
     });
     const root = await this.io(() => this.openRoot());
@@ -429,6 +432,13 @@ export class FsEngine implements StorageEngine {
           return { kind: 'error', error: Object.assign(new Error(result.message), result.code ? { code: result.code } : {}) };
         case 'same':
           return { kind: 'same', meta: { revision: revisionText(result.stat), ...timesOf(result.stat) } };
+        case 'fields':
+          return { kind: 'entry', entry: { id, fields: result.fields, meta: { revision: result.revision, ...timesOf(result.stat) } } };
+        case 'undecodable':
+          return {
+            kind: 'error',
+            error: result.decode ? new StorageError(`entry "${id}" cannot be parsed: ${result.message}`, 'unreadable') : new Error(result.message),
+          };
         case 'text':
           try {
             const meta = { revision: revisionText(result.stat), ...timesOf(result.stat) };
