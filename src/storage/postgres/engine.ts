@@ -150,7 +150,8 @@ export class PgEngine implements StorageEngine {
     // unhandled, the event would end the process.
     this.pool.on('error', (err) => this.log?.warn({ location: this.location, err: err.message }, 'PostgreSQL connection lost; it will be replaced'));
     this.queryIndexes = options.queryIndexes === false ? undefined : new QueryIndexes(this.url, this.schema, this.S, this.table, this.log);
-    this.coordination = new PgCoordination((sql, values) => this.query(sql, values), this.S);
+    // Counters and listings change no entry: they leave push-down's reused counts valid.
+    this.coordination = new PgCoordination((sql, values) => this.query(sql, values, false), this.S);
     this.notices = new NoticeBatcher(this.nodeId, (payload) => this.pool.query('SELECT pg_notify($1, $2)', [this.channel, payload]), this.log);
   }
 
@@ -564,11 +565,11 @@ export class PgEngine implements StorageEngine {
   }
 
   children(id: string): Promise<string[]> {
-    return childrenOf((sql, values) => this.query(sql, values), this.table, id);
+    return childrenOf((sql, values) => this.query(sql, values, false), this.table, id);
   }
 
   list(under = ''): AsyncIterable<string[]> {
-    return listIds((sql, values) => this.query(sql, values), this.table, under);
+    return listIds((sql, values) => this.query(sql, values, false), this.table, under);
   }
 
   async changes(listener: (change: EngineChange) => void, _onError: (err: Error) => void): Promise<ChangeFeed> {
