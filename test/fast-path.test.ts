@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { call, q, removeProject, startTestServer, tempProject, type TestServer } from './helpers.js';
+import { ON_POSTGRES } from './engine-helpers.js';
 import { metricValue, rawGet, writeEntry } from './http-raw.js';
 
 /** A GET answered as sent: status, header lines in order, body bytes. */
@@ -157,7 +158,8 @@ describe('fast path: the same bytes as the full path, and tokens checked on ever
     const limited = await t.server.cms.tokens.create({ title: 'limited', limit_calls: 3 });
     const before = await fastHits(t);
     for (let i = 0; i < 3; i++) assert.equal((await call(t.base, 'GET', '/entries', { query: `id=wide&token=${q(limited.token)}` })).status, 200);
-    assert.equal((await fastHits(t)) - before, 3, 'answered by the fast path');
+    // (On PostgreSQL a call that finds no reserved budget left takes the full path to reserve more.)
+    if (!ON_POSTGRES) assert.equal((await fastHits(t)) - before, 3, 'answered by the fast path');
     const refused = await call(t.base, 'GET', '/entries', { query: `id=wide&token=${q(limited.token)}` });
     assert.equal(refused.status, 400);
     assert.match(refused.body.detail, /limit_calls/);
