@@ -143,8 +143,15 @@ async function main(): Promise<void> {
     };
     // Garbage-collector pauses hold the loop too; reported apart (allocation, not slicing, cuts them).
     let longestGc = 0;
+    /** GC pauses over 20 ms, by kind. */
+    const gcKinds = new Map<number, number>();
     const gcObserver = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) longestGc = Math.max(longestGc, entry.duration);
+      for (const entry of list.getEntries()) {
+        longestGc = Math.max(longestGc, entry.duration);
+        // perf_hooks' gc kinds: 1 minor (scavenge), 2 major (mark-compact), 4 incremental, 8 weak callbacks.
+        const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+        if (entry.duration > 20) gcKinds.set(kind, (gcKinds.get(kind) ?? 0) + 1);
+      }
     });
     gcObserver.observe({ entryTypes: ['gc'] });
     for (const q of queries) {
@@ -213,6 +220,7 @@ async function main(): Promise<void> {
       `Longest hold over these queries: ${worstSteady.toFixed(0)} ms once built (at most ${worstCpuSteady.toFixed(0)} CPU ms in one hold), ` +
         `${worstFirst.toFixed(0)} ms on first use, index and listing builds included (at most ${worstCpuFirst.toFixed(0)} CPU ms in one hold); ` +
         'CPU ms are the whole process\'s (garbage-collector and worker threads included); ' +
+        `GC pauses over 20 ms: ${[...gcKinds].map(([kind, n]) => `${n} × ${({ 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weak callbacks' } as Record<number, string>)[kind] ?? `kind ${kind}`}`).join(', ') || 'none'}; ` +
         `load average ${os.loadavg()[0]!.toFixed(1)} at the end.`,
       '',
     );

@@ -479,6 +479,8 @@ interface SizeResult {
   getOne?: LoadResult;
   top10?: { p50: number; p99: number; count: number; problem?: string };
   total?: { ms: number; count: string; p50?: number; problem?: string };
+  /** The server's longest event-loop delay (ms, 10 ms resolution) in the top-10 and in the X-Total-Count phase. */
+  queryHoldMs?: { top10: number; total: number };
   create?: LoadResult;
   update?: LoadResult;
   /** The baseline's GET one, measured again right after this size's (same machine load). */
@@ -585,10 +587,19 @@ async function measureSize(config: Config, size: number, isBaseline: boolean, si
       if (typeof again !== 'string') result.baselineGetOne = again;
     }
 
+    // The server's own longest event-loop delay over the two query phases (prom-client's max, reset by each scrape).
+    const metricsUrl = `${run.base.replace(/\/api\/v1$/, '')}/metrics`;
+    const lagMax = async (): Promise<number | undefined> => {
+      const res = await request(metricsUrl, 10_000, false);
+      const m = res?.status === 200 ? /^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(res.body.toString('utf8')) : null;
+      return m ? Number(m[1]) * 1000 : undefined;
+    };
+    await lagMax();
     log(`${size}: where + sort + limit 10, up to ${config.queryRequests} sequential requests`);
     const top = await sequential(`${run.base}/entries?id=items&${TOP10_QUERY}&token=${token}`, config.queryRequests, config.queryCapSec, server);
     result.top10 = { p50: percentile(top.latencies, 50), p99: percentile(top.latencies, 99), count: top.latencies.length, problem: top.problem };
 
+    const top10Hold = await lagMax();
     log(`${size}: X-Total-Count of a where over all entries`);
     const totals = await sequential(`${run.base}/entries?id=items&${TOTAL_QUERY}&token=${token}`, 20, Math.min(60, config.queryCapSec), server);
     result.total = {
@@ -597,6 +608,8 @@ async function measureSize(config: Config, size: number, isBaseline: boolean, si
       count: String(totals.last?.headers['x-total-count'] ?? 'n/a'),
       problem: totals.problem,
     };
+    const totalHold = await lagMax();
+    if (top10Hold !== undefined && totalHold !== undefined) result.queryHoldMs = { top10: top10Hold, total: totalHold };
 
     if (!isBaseline && alive(server)) {
       log(`${size}: POST create, ${config.connections} connections`);
@@ -692,6 +705,7 @@ function render(config: Config, results: SizeResult[], run: { seconds: number; l
   row('where tag=news + sort rating DESC + limit 10: p50 ms', (r) => `${fmt(r.top10?.p50, 1)}${r === base ? '' : ratio(r.top10?.p50, base?.top10?.p50)}`);
   row(`… p99 ms (requests answered, of at most ${config.queryRequests} in ${config.queryCapSec} s)`, (r) => (r.top10 ? `${fmt(r.top10.p99, 1)} (${r.top10.count})${r.top10.problem ? ` **${r.top10.problem}**` : ''}` : 'n/a'));
   row('X-Total-Count of a where over all: first / p50 ms', (r) => (r.total ? `${fmt(r.total.ms, 1)} / ${fmt(r.total.p50, 1)} (count ${r.total.count})${r.total.problem ? ` **${r.total.problem}**` : ''}` : 'n/a'));
+  row('longest event-loop hold (server /metrics, 10 ms resolution): top-10 phase / X-Total-Count phase ms', (r) => (r.queryHoldMs ? `${fmt(r.queryHoldMs.top10)} / ${fmt(r.queryHoldMs.total)}` : 'n/a'));
   row(`POST create req/s (${config.connections} conns, durable)`, (r) => (r.size === config.baseline ? '—' : fmt(r.create?.requestsPerSec)));
   row(`PATCH update req/s (${config.connections} conns, durable)`, (r) => (r.size === config.baseline ? '—' : fmt(r.update?.requestsPerSec)));
   out.push('');
@@ -720,6 +734,12 @@ function render(config: Config, results: SizeResult[], run: { seconds: number; l
     targets.push(['1M: cached GET ≥ 0.9× its req/s at 1,000', r !== undefined ? `${fmt(r, 2)}×` : 'n/a', r !== undefined ? r >= 0.9 : false]);
   }
   if (k) targets.push(['100k: where+sort+limit 10 p50 < 5 ms', k.top10 ? `${fmt(k.top10.p50, 1)} ms` : 'n/a', k.top10 && k.top10.count > 0 ? k.top10.p50 < 5 : false]);
+  for (const r of [k, m]) {
+    if (r?.queryHoldMs !== undefined) {
+      const worst = Math.max(r.queryHoldMs.top10, r.queryHoldMs.total);
+      targets.push([`${fmt(r.size)}: no query holds the event loop > 50 ms (top-10 and X-Total-Count phases; GC and background work included)`, `${fmt(worst)} ms`, worst <= 50]);
+    }
+  }
   if (targets.length) {
     out.push('| target (issue 12) | measured | met |', '|---|---|---|');
     for (const [name, measured, met] of targets) out.push(`| ${name} | ${measured} | ${met === undefined ? '—' : met ? 'yes' : '**no**'} |`);
