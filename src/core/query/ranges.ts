@@ -10,6 +10,7 @@
 import { toTimestamp } from '../dates.js';
 import { MISSING } from '../util.js';
 import { asNumber } from './compare.js';
+import { stableSortSteps } from './execute.js';
 import type { WhereCondition } from './where.js';
 
 /** A position's class in a column: absent (never matches), in the sorted column, or checked one by one. */
@@ -75,14 +76,14 @@ function boundOf(values: readonly number[], value: number, strict: boolean): num
 }
 
 /**
- * Builds a column from every position's classified value: sorted in runs of 4096 positions, then
- * merged, pausing between pieces (steps, execute.ts) so no build holds the event loop long.
+ * Builds a column from every position's classified value, sorted in steps (execute.ts) so no build
+ * holds the event loop long.
  */
 export function* buildColumn(count: number, classOf: (pos: number) => number | typeof OTHER_VALUE | undefined): Generator<void, RangeColumn, void> {
   const kind = new Uint8Array(count);
   const valueAt = new Float64Array(count);
   const others: number[] = [];
-  let sorted: number[] = [];
+  const unsorted: number[] = [];
   for (let p = 0; p < count; p++) {
     if ((p & 4095) === 4095) yield;
     const c = classOf(p);
@@ -94,40 +95,11 @@ export function* buildColumn(count: number, classOf: (pos: number) => number | t
     }
     kind[p] = SORTED;
     valueAt[p] = c;
-    sorted.push(p);
+    unsorted.push(p);
   }
   // Every value is finite, so the comparator is a total order (no NaN, no Infinity - Infinity).
   const before = (a: number, b: number) => valueAt[a]! - valueAt[b]! || a - b;
-  const RUN = 4096;
-  let runs: number[][] = [];
-  for (let start = 0; start < sorted.length; start += RUN) {
-    runs.push(sorted.slice(start, start + RUN).sort(before));
-    yield;
-  }
-  while (runs.length > 1) {
-    const next: number[][] = [];
-    for (let r = 0; r < runs.length; r += 2) {
-      const a = runs[r]!;
-      const b = runs[r + 1];
-      if (!b) {
-        next.push(a);
-        continue;
-      }
-      const out: number[] = new Array(a.length + b.length);
-      let i = 0;
-      let j = 0;
-      let k = 0;
-      while (i < a.length && j < b.length) {
-        out[k++] = before(b[j]!, a[i]!) < 0 ? b[j++]! : a[i++]!;
-        if ((k & 16383) === 0) yield;
-      }
-      while (i < a.length) out[k++] = a[i++]!;
-      while (j < b.length) out[k++] = b[j++]!;
-      next.push(out);
-    }
-    runs = next;
-  }
-  sorted = runs[0] ?? [];
+  const sorted = yield* stableSortSteps(unsorted, before);
   return { kind, valueAt, values: sorted.map((p) => valueAt[p]!), order: sorted, others };
 }
 
