@@ -41,7 +41,9 @@ export async function prepareEngine(projectDir: string, overrides: PlainObject =
   if (!ON_POSTGRES) return { settings: {}, drop: async () => undefined };
   const schema = `ft_suite_${randomBytes(6).toString('hex')}`;
   // A test may reach the database another way (e.g. through a proxy it cuts); the import goes direct.
-  const url = ((overrides['storage'] as PlainObject | undefined)?.['url'] as string | undefined) ?? PG_URL;
+  // (Only a PostgreSQL URL the test means to use: one given with engine 'files' is a stand-in.)
+  const given = overrides['storage'] as PlainObject | undefined;
+  const url = (given?.['engine'] !== 'files' ? (given?.['url'] as string | undefined) : undefined) ?? PG_URL;
   const storage = { engine: 'postgres', url, schema, pool_size: 4 };
   const settings = loadSettings(projectDir, { ...overrides, storage: { ...((overrides['storage'] as PlainObject | undefined) ?? {}), ...storage } });
   const resolveFormat = createCollectionResolver(settings.entries.collections);
