@@ -8,7 +8,13 @@
  * create (POST) and update (PATCH) at 10 connections, and cached GET on 3 PostgreSQL nodes vs 1.
  * Bounded by --timeout; the schema and the projects are removed; writes bench/results/pg.md.
  *
+ * With --writes-only, only POST and PATCH on PostgreSQL (--rounds times, alternating); with
+ * --baseline <checkout>, the same against that checkout's built CLI (its own schema) in the same
+ * run, so a change to the write path is measured against what it replaces under the same load.
+ * Writes bench/results/pg-writes.md then.
+ *
  *   node --import tsx bench/pg.ts [--entries 1000000] [--file-entries 10000] [--seconds 5] [--queries 30] [--timeout 1500]
+ *   node --import tsx bench/pg.ts --writes-only [--baseline ../other-checkout] [--rounds 3] [--entries 10000]
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -32,6 +38,9 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string', default: '5' },
     queries: { type: 'string', default: '30' },
     timeout: { type: 'string', default: '1500' },
+    'writes-only': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
+    rounds: { type: 'string', default: '5' },
   },
 });
 const N = Number(flags.entries);
@@ -75,7 +84,7 @@ const idOf = (i: number) => `items/item-${String(i).padStart(7, '0')}`;
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
-async function fill(pool: pg.Pool): Promise<number> {
+async function fill(pool: pg.Pool, S: string): Promise<number> {
   const random = rng(1);
   const started = performance.now();
   const batch = 1000;
@@ -104,6 +113,7 @@ async function fill(pool: pg.Pool): Promise<number> {
 }
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const BASELINE_CLI = flags.baseline ? path.resolve(flags.baseline, 'dist', 'cli', 'main.js') : undefined;
 const run = promisify(execFile);
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -116,7 +126,8 @@ function projectDir(settings: string): string {
   return dir;
 }
 
-const pgSettings = `storage:\n  engine: postgres\n  url: ${JSON.stringify(flags.url)}\n  schema: ${schema}\n`;
+const pgSettingsOf = (name: string) => `storage:\n  engine: postgres\n  url: ${JSON.stringify(flags.url)}\n  schema: ${name}\n`;
+const pgSettings = pgSettingsOf(schema);
 
 /** A file project with the same entries (the first FILE_ENTRIES of the PostgreSQL ones). */
 function fileProject(): string {
@@ -133,9 +144,9 @@ function fileProject(): string {
 }
 
 /** Starts one node; resolves with its API base URL. */
-function serve(dir: string): Promise<string> {
+function serve(dir: string, cli = CLI): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--project', dir, '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'serve', '--project', dir, '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 120_000);
@@ -151,8 +162,8 @@ function serve(dir: string): Promise<string> {
   });
 }
 
-async function token(dir: string): Promise<{ token: string; access_token: string }> {
-  const { stdout } = await run(process.execPath, [CLI, 'tokens:create', '--project', dir, '--json']);
+async function token(dir: string, cli = CLI): Promise<{ token: string; access_token: string }> {
+  const { stdout } = await run(process.execPath, [cli, 'tokens:create', '--project', dir, '--json']);
   return JSON.parse(stdout) as { token: string; access_token: string };
 }
 
@@ -207,17 +218,79 @@ async function measure(base: string, auth: { token: string; access_token: string
   const uncached = (await load(one, 10, (req) => ({ ...req, path: `/api/v1/entries?id=${idOf(Math.floor(random() * size))}&token=${auth.token}` }))).rps;
   await sequential(`${base}/entries?id=items&token=${auth.token}&${TOP10}`, 3);
   const query = await sequential(`${base}/entries?id=items&token=${auth.token}&${TOP10}`, QUERIES);
+  const { creates, updates } = await writes(base, auth, tag);
+  return { cached, uncached, query, creates, updates };
+}
+
+/** POST of new entries, then PATCH of those, each SECONDS at 10 connections (writes/s). */
+async function writes(base: string, auth: { token: string; access_token: string }, tag: string): Promise<{ creates: number; updates: number }> {
   let created = 0;
   const body = (id: string, data: object) => JSON.stringify({ ...auth, id, data });
   const creates = (await load(`${base}/entries`, 10, (req) => ({ ...req, method: 'POST', body: body(`items/new-${tag}-${created++}`, { title: `New ${created}`, tag: 'news', rating: 1 }) }), 'POST')).rps;
   let updated = 0;
   const updates = (await load(`${base}/entries`, 10, (req) => ({ ...req, method: 'PATCH', body: body(`items/new-${tag}-${updated++ % Math.max(1, created - 20)}`, { rating: updated % 10 }) }), 'PATCH')).rps;
-  return { cached, uncached, query, creates, updates };
+  return { creates, updates };
+}
+
+/** --writes-only: POST/PATCH on PostgreSQL, this checkout against --baseline (if given), alternating rounds. */
+async function writesOnly(pool: pg.Pool): Promise<void> {
+  const contenders: { label: string; cli: string; schema: string }[] = [{ label: 'this checkout', cli: CLI, schema }];
+  if (BASELINE_CLI) contenders.unshift({ label: `baseline (${flags.baseline})`, cli: BASELINE_CLI, schema: `${schema}_base` });
+  const started: { label: string; base: string; auth: { token: string; access_token: string }; schema: string }[] = [];
+  for (const c of contenders) {
+    // Each server migrates its own schema with its own migrations; the rows are filled afterwards.
+    const dir = projectDir(pgSettingsOf(c.schema));
+    const base = await serve(dir, c.cli);
+    console.error(`filling ${N} entries into ${c.schema} (${c.label}) ...`);
+    await fill(pool, `"${c.schema}"`);
+    started.push({ label: c.label, base, auth: await token(dir, c.cli), schema: c.schema });
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  const rounds = Number(flags.rounds);
+  const results = new Map<string, { creates: number[]; updates: number[] }>(started.map((s) => [s.label, { creates: [], updates: [] }]));
+  for (let round = 0; round < rounds && Date.now() < deadline; round++) {
+    for (const s of round % 2 === 0 ? started : [...started].reverse()) {
+      console.error(`round ${round + 1}: ${s.label} ...`);
+      const r = await writes(s.base, s.auth, `r${round}`);
+      results.get(s.label)!.creates.push(r.creates);
+      results.get(s.label)!.updates.push(r.updates);
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const cell = (xs: number[]) => `${Math.round(median(xs)).toLocaleString('en')} (${xs.map((x) => Math.round(x)).join(', ')})`;
+  const [load1] = os.loadavg();
+  const first = started[0]!.label;
+  const last = started[started.length - 1]!.label;
+  // Per round (the two measured back to back, under the same load), then the median of those.
+  const ratio = (key: 'creates' | 'updates') => {
+    const a = results.get(first)![key];
+    const b = results.get(last)![key];
+    const perRound = b.map((x, i) => x / Math.max(1, a[i]!));
+    return `${median(perRound).toFixed(2)} (${perRound.map((x) => x.toFixed(2)).join(', ')})`;
+  };
+  const report = `# bench:pg --writes-only (${new Date().toISOString()})
+
+PostgreSQL, ${N.toLocaleString('en')} entries per schema, one node each; POST and PATCH (token) through HTTP at 10 connections,
+${SECONDS} s per measurement, ${rounds} rounds alternating the order. ${os.cpus().length} cores, load average ${load1!.toFixed(1)} at the end.
+Median writes/s (each round's figure in brackets).
+
+| node | create (POST) | update (PATCH) |
+|---|---|---|
+${started.map((s) => `| ${s.label} | ${cell(results.get(s.label)!.creates)} | ${cell(results.get(s.label)!.updates)} |`).join('\n')}
+${started.length > 1 ? `| ratio this / baseline, median of the rounds' ratios | ${ratio('creates')} | ${ratio('updates')} |\n` : ''}`;
+  console.log(report);
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('./results/pg-writes.md', import.meta.url), report);
+  for (const s of started) if (s.schema !== schema) await pool.query(`DROP SCHEMA IF EXISTS "${s.schema}" CASCADE`).catch(() => undefined);
 }
 
 async function main(): Promise<void> {
   const pool = new pg.Pool({ connectionString: flags.url, max: 3 });
   try {
+    if (flags['writes-only']) {
+      await writesOnly(pool);
+      return;
+    }
     const client = await pool.connect();
     try {
       await applyMigrations(client, schema);
@@ -225,7 +298,7 @@ async function main(): Promise<void> {
       client.release();
     }
     console.error(`filling ${N} entries into schema ${schema} ...`);
-    const fillSeconds = await fill(pool);
+    const fillSeconds = await fill(pool, S);
     console.error(`  filled in ${fillSeconds.toFixed(0)} s; writing ${FILE_ENTRIES} entry files ...`);
     const files = fileProject();
     const pgDir = projectDir(pgSettings);

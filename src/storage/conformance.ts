@@ -171,6 +171,18 @@ export function storageConformance(name: string, makeStore: MakeStore): void {
         assert.equal(await engine.read('exp/none'), undefined);
       });
 
+      it('writes with `create` only while the entry does not exist, and of writers racing to create it exactly one wins', async () => {
+        const created = await engine.write('only/a', { v: 1 }, { create: true });
+        await rejectsWith(engine.write('only/a', { v: 2 }, { create: true }), 'exists');
+        assert.deepEqual((await engine.read('only/a'))?.fields, { v: 1, content: '' });
+        assert.equal((await engine.revision('only/a'))?.revision, created.revision, 'a refused create changes nothing');
+        const racing = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => engine.write('only/b', { by: i }, { create: true })));
+        assert.equal(racing.filter((r) => r.status === 'fulfilled').length, 1);
+        for (const r of racing) if (r.status === 'rejected') assert.equal((r.reason as StorageError).reason, 'exists');
+        const winner = racing.findIndex((r) => r.status === 'fulfilled');
+        assert.deepEqual((await engine.read('only/b'))?.fields, { by: winner, content: '' });
+      });
+
       it('creates missing parents implicitly', async () => {
         await engine.write('deep/x/y/z', { title: 'z' });
         assert.equal((await engine.read('deep/x/y/z'))?.fields['title'], 'z');

@@ -31,6 +31,13 @@ export interface Revision {
   size: number;
 }
 
+export interface WriteOptions {
+  /** Only while the stored revision is still this one (else 'conflict'). */
+  expected?: string;
+  /** Only while the entry does not exist (else 'exists'). */
+  create?: boolean;
+}
+
 export interface StoredEntry {
   id: string;
   fields: Fields;
@@ -102,10 +109,12 @@ export interface StorageEngine {
    * Replaces (or creates) the entry atomically. The parent folder is created if needed. With
    * `expected`, the write happens only while the entry's revision is still that one (else a
    * StorageError 'conflict'), so a read-modify-write never overwrites a change made meanwhile by
-   * another writer (another node, an editor). A stored text that is not valid UTF-8 is refused
-   * ('not_utf8'), never rewritten.
+   * another writer (another node, an editor). With `create`, only while the entry does not exist
+   * (else StorageError 'exists'), checked and written in one step, so two writers creating the same
+   * id never both succeed. A stored text that is not valid UTF-8 is refused ('not_utf8'), never
+   * rewritten.
    */
-  write(id: string, fields: Fields, options?: { expected?: string }): Promise<Revision>;
+  write(id: string, fields: Fields, options?: WriteOptions): Promise<Revision>;
   /**
    * Writes an entry from its stored text as is (imports, restores, raw editors): byte-for-byte
    * where the engine keeps text. With `expected`, only while the stored revision is still that

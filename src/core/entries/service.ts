@@ -179,9 +179,15 @@ export class EntriesService {
 
   private async assertParent(id: string, param: string): Promise<void> {
     const parent = parentOf(id);
-    if (parent !== '' && !(await this.store.has(parent))) {
-      throw notFound(`parent entry "${parent}" of "${param}" does not exist`);
+    if (parent === '') return;
+    let exists: boolean;
+    try {
+      // Read through the cache: the next create in the same folder needs no engine call.
+      exists = (await this.store.get(parent)) !== undefined;
+    } catch {
+      exists = await this.store.has(parent); // a parent that cannot be parsed is a parent all the same
     }
+    if (!exists) throw notFound(`parent entry "${parent}" of "${param}" does not exist`);
   }
 
   /** A cached entry by id when no disk access is needed to trust it; undefined otherwise (even for bad ids). */
@@ -257,7 +263,8 @@ export class EntriesService {
     return this.store.locks.withEntry(id, async () => {
       // Checked under the lock: a parent moved or deleted meanwhile must not get an orphan child.
       await this.assertParent(id, 'id');
-      if (await this.store.has(id)) throw badRequest(`entry "${id}" already exists`);
+      // Whether it exists is decided by the write itself (one step: no other node can create it in between).
+      if (this.store.peek(id)) throw badRequest(`entry "${id}" already exists`);
       const now = nowForStorage();
       const visibility = typeof data['visibility'] === 'string' && VISIBILITY.has(data['visibility']) ? data['visibility'] : 'visible';
       const fields: Fields = {
@@ -271,7 +278,8 @@ export class EntriesService {
         visibility,
       };
       // A folder link on the way out of entries/ is refused by the store: a 400, not a 500.
-      const created = await this.store.write(id, fields).catch((err: unknown) => {
+      const created = await this.store.write(id, fields, { create: true }).catch((err: unknown) => {
+        if (err instanceof StorageError && err.reason === 'exists') throw badRequest(`entry "${id}" already exists`);
         throw this.failure(err, `creating entry "${id}"`);
       });
       await this.emit('entries.created', { id, etag: created.etag });
@@ -286,7 +294,16 @@ export class EntriesService {
       // Another writer (a node, an editor) may replace the entry between the read and the write:
       // the write names the revision it merged into, and a conflict merges again into the new one.
       // The client's If-Match is checked on every attempt: a 412 only once it no longer matches.
+      // The first attempt merges into the cached copy when it is trusted (a change feed runs): no
+      // read first. Stale after all, its write is a conflict, and the next attempt reads afresh;
+      // an If-Match it does not match is decided by a fresh read too.
+      let first = true;
       const updated = await retryOnConflict(async () => {
+        const cached = first ? this.store.peek(id) : undefined;
+        first = false;
+        if (cached && (ifMatch === undefined || etagListIncludes(ifMatch.replace(/~[0-9a-z]+"/g, '"'), cached.etag))) {
+          return this.store.write(id, { ...cached.fields, ...data }, { expected: cached.meta.revision });
+        }
         let entry: CachedEntry;
         try {
           entry = await this.existing(id, true);

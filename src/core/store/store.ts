@@ -5,7 +5,7 @@
  * noticed by re-checking revisions. It talks to the engine only through StorageEngine.
  */
 import { createHash } from 'node:crypto';
-import type { BulkRead, CopyTransform, Revision, StorageEngine, StoredEntry } from '../../storage/engine.js';
+import type { BulkRead, CopyTransform, Revision, StorageEngine, StoredEntry, WriteOptions } from '../../storage/engine.js';
 import type { Fields } from '../../storage/serializers/index.js';
 import { WriteLocks } from '../locks.js';
 import type { PlainObject } from '../util.js';
@@ -485,9 +485,12 @@ export class ContentStore {
 
   // ---- writing (callers hold the matching lock) -----------------------------------------------
 
-  /** Writes an entry; with `expected`, only while its stored revision is still that one (else StorageError 'conflict'). */
-  async write(id: string, fields: Fields, options: { expected?: string } = {}): Promise<CachedEntry> {
-    const meta = await this.engine.write(id, fields, options.expected === undefined ? undefined : { expected: options.expected });
+  /**
+   * Writes an entry; with `expected`, only while its stored revision is still that one (else
+   * StorageError 'conflict'); with `create`, only while it does not exist (else 'exists').
+   */
+  async write(id: string, fields: Fields, options: WriteOptions = {}): Promise<CachedEntry> {
+    const meta = await this.engine.write(id, fields, options.expected === undefined && !options.create ? undefined : options);
     this.changed(id);
     const entry = this.remember({ id, fields, meta });
     this.tree.add(id);

@@ -19,6 +19,7 @@ import {
   type Revision,
   type StorageEngine,
   type StoredEntry,
+  type WriteOptions,
 } from '../engine.js';
 import { assertTargetFree, copyTree } from './copy.js';
 import { readFileIn, revisionOf, statIn, tempName, TEMP_PREFIX, writeNew } from './files.js';
@@ -165,9 +166,9 @@ export class FsEngine implements StorageEngine {
     return { id, fields: this.decode(id, format, text), meta: revisionOf(file.stat) };
   }
 
-  write(id: string, fields: Fields, options: { expected?: string } = {}): Promise<Revision> {
+  write(id: string, fields: Fields, options: WriteOptions = {}): Promise<Revision> {
     const format = this.resolveFormat(id);
-    return this.replace(id, options.expected, (previous) => format.serializer.encode(fields, previous));
+    return this.replace(id, options.expected, (previous) => format.serializer.encode(fields, previous), options.create === true);
   }
 
   async writeSource(id: string, text: string, extension: string, options: { expected?: string } = {}): Promise<Revision> {
@@ -185,7 +186,7 @@ export class FsEngine implements StorageEngine {
    * revision is compared once more right before the rename (a writer in another process may have
    * replaced it meanwhile); a different one refuses with 'conflict' and nothing changes.
    */
-  private async replace(id: string, expected: string | undefined, textOf: (previous: string | undefined) => string): Promise<Revision> {
+  private async replace(id: string, expected: string | undefined, textOf: (previous: string | undefined) => string, create = false): Promise<Revision> {
     // One write per id at a time in this process: the revision check and the rename are two
     // steps, and two writers expecting the same revision must not both pass between them.
     const before = this.replacing.get(id);
@@ -194,23 +195,26 @@ export class FsEngine implements StorageEngine {
     this.replacing.set(id, mine);
     try {
       if (before) await before;
-      return await this.replaceNow(id, expected, textOf);
+      return await this.replaceNow(id, expected, textOf, create);
     } finally {
       release();
       if (this.replacing.get(id) === mine) this.replacing.delete(id);
     }
   }
 
-  private replaceNow(id: string, expected: string | undefined, textOf: (previous: string | undefined) => string): Promise<Revision> {
+  /** With `create`, only while there is no entry file (checked again right before the rename). */
+  private replaceNow(id: string, expected: string | undefined, textOf: (previous: string | undefined) => string, create = false): Promise<Revision> {
     const parts = this.partsOf(id);
     this.assertNames(parts);
     const name = this.fileName(this.resolveFormat(id));
     const conflict = () => new StorageError(`entry "${id}" was changed meanwhile by another writer`, 'conflict');
+    const exists = () => new StorageError(`entry "${id}" already exists`, 'exists');
     return this.inFolder(
       parts,
       async (dir) => {
         const current = await readFileIn(dir, name);
         if (expected !== undefined && (!current || revisionOf(current.stat).revision !== expected)) throw conflict();
+        if (create && current) throw exists();
         let previous: string | undefined;
         if (current) {
           const decoded = decodeText(current.bytes);
@@ -220,11 +224,12 @@ export class FsEngine implements StorageEngine {
           previous = decoded.text;
         }
         const check =
-          expected === undefined
+          expected === undefined && !create
             ? undefined
             : async () => {
                 const now = await statIn(dir, name);
-                if (!now || revisionOf(now).revision !== expected) throw conflict();
+                if (create && now) throw exists();
+                if (expected !== undefined && (!now || revisionOf(now).revision !== expected)) throw conflict();
               };
         await writeNew(dir, name, textOf(previous), true, this.durable, check);
         if (this.durable) await dir.sync();

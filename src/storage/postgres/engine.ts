@@ -21,11 +21,13 @@ import {
   type SourceItem,
   type StorageEngine,
   type StoredEntry,
+  type WriteOptions,
 } from '../engine.js';
 import { PgCoordination } from './coordination.js';
 import { startFeed } from './feed.js';
 import { applyMigrations } from './migrations.js';
 import { asStorageError, channelOf, quoteSchema, redactUrl, sqlStateOf, UNIQUE_VIOLATION } from './sql.js';
+import { KnownTexts } from './known.js';
 import { NoticeBatcher } from './notices.js';
 import { Counts, runPushdown } from './pushdown.js';
 import { QueryIndexes } from './query-indexes.js';
@@ -61,8 +63,9 @@ export interface PgEngineOptions {
 const COPY_BATCH = 200;
 /** Optimistic writes without `expected` retry this often when other writers keep winning. */
 const WRITE_ATTEMPTS = 50;
-/** Stored texts remembered by revision (see `known`): at most this many, each at most this long. */
-const KNOWN_ENTRIES = 2000;
+/** Stored texts remembered by revision (see `known`): at most this many, this many characters in all, each at most this long. */
+const KNOWN_ENTRIES = 50_000;
+const KNOWN_TOTAL_CHARS = 16_000_000;
 const KNOWN_MAX_CHARS = 16_384;
 
 interface RevisionRow {
@@ -98,6 +101,8 @@ export class PgEngine implements StorageEngine {
   readonly location: string;
   readonly coordination: PgCoordination;
   private readonly pool: pg.Pool;
+  /** One connection for change notices, committing without waiting for the WAL flush (a NOTIFY changes no data). */
+  private readonly noticePool: pg.Pool;
   private readonly url: string;
   private readonly schema: string;
   private readonly S: string;
@@ -117,7 +122,7 @@ export class PgEngine implements StorageEngine {
    * read first: its UPDATE names that revision and changes nothing (a conflict) if it is no longer
    * current, so an update is one statement.
    */
-  private readonly known = new Map<string, { revision: string; source: string }>();
+  private readonly known = new KnownTexts(KNOWN_ENTRIES, KNOWN_TOTAL_CHARS, KNOWN_MAX_CHARS);
   /** On-demand expression indexes for push-down (undefined when turned off). */
   readonly queryIndexes: QueryIndexes | undefined;
   /** Moves before and after every change this engine makes, and on every change it hears of. */
@@ -152,25 +157,32 @@ export class PgEngine implements StorageEngine {
     this.queryIndexes = options.queryIndexes === false ? undefined : new QueryIndexes(this.url, this.schema, this.S, this.table, this.log);
     // Counters and listings change no entry: they leave push-down's reused counts valid.
     this.coordination = new PgCoordination((sql, values) => this.query(sql, values, false), this.S);
-    this.notices = new NoticeBatcher(this.nodeId, (payload) => this.pool.query('SELECT pg_notify($1, $2)', [this.channel, payload]), this.log);
+    this.noticePool = new pg.Pool({
+      connectionString: options.url,
+      max: 1,
+      connectionTimeoutMillis: this.connectTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: `flextype-notices:${this.nodeId}`.slice(0, 63),
+      options: '-c synchronous_commit=off',
+    });
+    this.noticePool.on('error', (err) => this.log?.warn({ location: this.location, err: err.message }, 'PostgreSQL notice connection lost; it will be replaced'));
+    this.notices = new NoticeBatcher(this.nodeId, (payload) => this.noticePool.query('SELECT pg_notify($1, $2)', [this.channel, payload]), this.log);
   }
 
   private remember(id: string, revision: string, source: string): void {
-    this.known.delete(id);
-    if (source.length > KNOWN_MAX_CHARS) return;
-    this.known.set(id, { revision, source });
-    if (this.known.size > KNOWN_ENTRIES) this.known.delete(this.known.keys().next().value!);
+    this.known.set(id, revision, source);
   }
 
   /** Forgets the remembered texts of a subtree (only a hint either way: a stale one costs a retry, never a wrong write). */
   private forget(id: string): void {
-    for (const key of this.known.keys()) if (key === id || key.startsWith(`${id}/`)) this.known.delete(key);
+    this.known.deleteWithin(id);
   }
 
-  /** Announces a committed entry write to the other nodes (see notices.ts); resolves once sent. */
-  private async announced(id: string, row: RevisionRow): Promise<Revision> {
+  /** Announces a committed entry write to the other nodes (see notices.ts), without waiting for it to be sent. */
+  private announced(id: string, row: RevisionRow): Revision {
     const revision = toRevision(row);
-    await this.notices.announce({ id, revision: revision.revision });
+    void this.notices.announce({ id, revision: revision.revision });
     return revision;
   }
 
@@ -238,7 +250,8 @@ export class PgEngine implements StorageEngine {
     await Promise.all([...this.feeds].map((feed) => feed.close()));
     this.feeds.clear();
     await this.queryIndexes?.close();
-    await this.pool.end().catch(() => undefined);
+    await this.notices.flush();
+    await Promise.all([this.pool.end().catch(() => undefined), this.noticePool.end().catch(() => undefined)]);
   }
 
   /** The format of `id`, checked against the extension its row was stored with. */
@@ -313,9 +326,15 @@ export class PgEngine implements StorageEngine {
     }
   }
 
-  async write(id: string, fields: Fields, options: { expected?: string } = {}): Promise<Revision> {
+  async write(id: string, fields: Fields, options: WriteOptions = {}): Promise<Revision> {
     const parts = idParts(id, this.resolveFormat);
     const format = this.resolveFormat(id);
+    if (options.create) {
+      // Checked and written by one statement: of two nodes creating the same id, one gets 'exists'.
+      const created = await this.insertNew(id, fields, format, parts.length);
+      if (!created) throw new StorageError(`entry "${id}" already exists`, 'exists');
+      return created;
+    }
     const known = this.known.get(id);
     // The base is known: one UPDATE that only applies while it is still current.
     if (known && (options.expected === undefined || BigInt(known.revision).toString(36) === options.expected)) {
