@@ -11,8 +11,10 @@ import { pgAvailable, PG_URL } from './pg-helpers.js';
 
 /** The API test files that run on both engines. */
 export const API_SUITE = [
+  'access-log',
   'admin-api',
   'cache',
+  'cli',
   'client',
   'client-types',
   'collections-load',
