@@ -191,7 +191,8 @@ export async function serve(project: string, env: Record<string, string> = {}): 
     });
     let stdout = '';
     let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stdout}${stderr}`)), 20_000);
+    // A bound against a hang, not a timing check: generous, for a loaded machine.
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stdout}${stderr}`)), 60_000);
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
