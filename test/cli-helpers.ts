@@ -4,6 +4,13 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { createCollectionResolver } from '../src/core/collections.js';
+import { loadSettings } from '../src/core/settings.js';
+import type { PlainObject } from '../src/core/util.js';
+import type { StorageEngine } from '../src/storage/engine.js';
+import { FsEngine } from '../src/storage/fs/engine.js';
+import { PgEngine } from '../src/storage/postgres/engine.js';
+import { ON_POSTGRES, prepareEngine, type EngineSetup } from './engine-helpers.js';
 import { CLI, REPO_ROOT } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
@@ -41,9 +48,71 @@ export function runNode(args: string[], env: NodeJS.ProcessEnv = childEnv(), cwd
   });
 }
 
+// ---- the engine of a project run by the CLI -------------------------------------------------
+
+const projectStores = new Map<string, Promise<EngineSetup>>();
+let dropsRegistered = false;
+
+/**
+ * The FLEXTYPE_STORAGE_* variables that put a project's entries on the tested engine (files:
+ * none). On PostgreSQL its entries go into a fresh schema the first time the project is run (the
+ * folder is removed, as for test servers); the schemas are dropped when the test process ends.
+ */
+export async function engineEnv(project: string | undefined): Promise<Record<string, string>> {
+  if (!ON_POSTGRES || project === undefined || !existsSync(project)) return {};
+  const key = path.resolve(project);
+  let setup = projectStores.get(key);
+  if (!setup) {
+    setup = prepareEngine(key);
+    projectStores.set(key, setup);
+    if (!dropsRegistered) {
+      dropsRegistered = true;
+      process.once('beforeExit', () => {
+        void Promise.all([...projectStores.values()].map(async (store) => (await store).drop().catch(() => undefined)));
+      });
+    }
+  }
+  const storage = (await setup).settings['storage'] as { url: string; schema: string };
+  return { FLEXTYPE_STORAGE_ENGINE: 'postgres', FLEXTYPE_STORAGE_URL: storage.url, FLEXTYPE_STORAGE_SCHEMA: storage.schema };
+}
+
+/** The storage settings engineEnv gives a project (files: none). */
+async function engineStorage(project: string): Promise<PlainObject> {
+  const env = await engineEnv(project);
+  return env['FLEXTYPE_STORAGE_URL'] ? { engine: 'postgres', url: env['FLEXTYPE_STORAGE_URL'], schema: env['FLEXTYPE_STORAGE_SCHEMA'] } : {};
+}
+
+/**
+ * Runs `read` on an engine of its own on a project's entries (files: its folder; PostgreSQL: its
+ * schema), e.g. to check what a CLI command stored, without peeking at files the database has not.
+ */
+export async function withProjectStore<T>(project: string, read: (engine: StorageEngine) => Promise<T>): Promise<T> {
+  const settings = loadSettings(project, { storage: await engineStorage(project) });
+  const resolveFormat = createCollectionResolver(settings.entries.collections);
+  const engine: StorageEngine = ON_POSTGRES
+    ? new PgEngine({ url: settings.storage.url!, schema: settings.storage.schema, resolveFormat, poolSize: 2 })
+    : new FsEngine({ root: path.resolve(project, settings.entries.directory), resolveFormat, durable: false, maxParallelIo: 4 });
+  try {
+    if (ON_POSTGRES) await engine.open();
+    return await read(engine);
+  } finally {
+    await engine.close();
+  }
+}
+
+/** A project's stored entry text as the CLI left it (undefined: not stored). */
+export async function projectStoredText(project: string, id: string): Promise<string | undefined> {
+  return withProjectStore(project, async (engine) => (await engine.readSource(id))?.text);
+}
+
+function projectOf(args: string[]): string | undefined {
+  const at = args.indexOf('--project');
+  return at >= 0 ? args[at + 1] : args.find((arg) => arg.startsWith('--project='))?.slice('--project='.length);
+}
+
 /** Runs the CLI once (no shell), bounded in time; resolves with its exit code and output. */
-export function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return runNode([CLI, ...args], childEnv(env));
+export async function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return runNode([CLI, ...args], childEnv({ ...(await engineEnv(projectOf(args))), ...env }));
 }
 
 export async function ok(args: string[], env: Record<string, string> = {}): Promise<string> {
@@ -113,15 +182,17 @@ export interface Served {
 }
 
 /** Starts `flextype serve` on an ephemeral port; the banner gives the real URL. */
-export function serve(project: string, env: Record<string, string> = {}): Promise<Served> {
+export async function serve(project: string, env: Record<string, string> = {}): Promise<Served> {
+  const storageEnv = await engineEnv(project);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'serve', '--project', project, '--host', '127.0.0.1', '--port', '0'], {
-      env: childEnv(env),
+      env: childEnv({ ...storageEnv, ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stdout}${stderr}`)), 20_000);
+    // A bound against a hang, not a timing check: generous, for a loaded machine.
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stdout}${stderr}`)), 60_000);
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;

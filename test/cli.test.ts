@@ -5,7 +5,8 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { all, childEnv, cli, ensureBuilt, fails, ok, okJson, serve, stop, waitForLog, type Served } from './cli-helpers.js';
+import { all, childEnv, cli, engineEnv, ensureBuilt, fails, ok, okJson, projectStoredText, serve, stop, waitForLog, withProjectStore, type Served } from './cli-helpers.js';
+import { filesOnly, ON_POSTGRES } from './engine-helpers.js';
 import { call, CLI, q, REPO_ROOT, removeProject, tempProject } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
@@ -78,7 +79,7 @@ describe('CLI: help, exit codes and output', () => {
       () => fails(['entries:fetch', 'blog', '--collection', '--where', 'title', '--project', project], /--where/, 2),
       () => fails(['tokens:generate', '3'], /length/, 2),
     ]);
-    assert.ok(!existsSync(path.join(project, 'entries', 'bad-json')));
+    assert.equal(await projectStoredText(project, 'bad-json'), undefined);
     assert.ok(!existsSync(path.join(project, 'escape')));
   });
 
@@ -101,7 +102,7 @@ describe('CLI: help, exit codes and output', () => {
   it('on a terminal it colours its output, unless NO_COLOR is set', { skip: hasScript ? false : 'util-linux script not available' }, async () => {
     // The command reads its arguments from the environment: no data is put into the shell string.
     const onTerminal = async (extra: Record<string, string>) => {
-      const env = childEnv({ TERM: 'xterm', NODE_BIN: process.execPath, CLI_JS: CLI, PROJECT: project, ...extra });
+      const env = childEnv({ ...(await engineEnv(project)), TERM: 'xterm', NODE_BIN: process.execPath, CLI_JS: CLI, PROJECT: project, ...extra });
       const { stdout } = await execFileAsync('script', ['-qec', '"$NODE_BIN" "$CLI_JS" entries:fetch blog --project "$PROJECT"', '/dev/null'], {
         env,
         timeout: 30_000,
@@ -121,7 +122,9 @@ describe('CLI: tokens, serve and cache:clear', () => {
   let served: Served | undefined;
   let first: { token: string; access_token: string };
   let second: { token: string; access_token: string };
-  const tokenFile = (token: string) => path.join(project, 'entries', 'tokens', token, 'token.yaml');
+  // A token's stored text (its token.yaml, or its row), through an engine on the project's entries.
+  const storedToken = (token: string) => projectStoredText(project, `tokens/${token}`);
+  let readsInCacheTest = 0;
 
   before(() => {
     project = tempProject(true);
@@ -139,7 +142,7 @@ describe('CLI: tokens, serve and cache:clear', () => {
     assert.deepEqual(Object.keys(first).sort(), ['access_token', 'token']);
     assert.match(first.token, HEX32);
     assert.match(first.access_token, HEX32);
-    const stored = readFileSync(tokenFile(first.token), 'utf8');
+    const stored = (await storedToken(first.token)) ?? '';
     assert.match(stored, /hashed_access_token: /);
     assert.ok(!stored.includes(first.access_token));
   });
@@ -150,7 +153,7 @@ describe('CLI: tokens, serve and cache:clear', () => {
     const access = /access_token:\s+([0-9a-f]{32})/.exec(stdout)?.[1];
     assert.ok(token && access, stdout);
     second = { token, access_token: access };
-    assert.match(readFileSync(tokenFile(token), 'utf8'), /title: Second/);
+    assert.match((await storedToken(token)) ?? '', /title: Second/);
   });
 
   it('serve starts on the port it prints; the created token works over HTTP', async () => {
@@ -218,7 +221,7 @@ describe('CLI: tokens, serve and cache:clear', () => {
     const disabled = await okJson(['tokens:update', second.token, 'state=disabled', '--project', project]);
     assert.equal(disabled['state'], 'disabled');
     assert.equal(disabled['title'], 'Renamed');
-    assert.match(readFileSync(tokenFile(second.token), 'utf8'), /state: disabled/);
+    assert.match((await storedToken(second.token)) ?? '', /state: disabled/);
     await fails(['tokens:update', second.token, 'state=asleep', '--project', project], /state/);
     assert.match(await ok(['cache:clear', '--project', project]), /Cleared/);
     await waitForLog(served!, 'caches cleared', 1);
@@ -229,7 +232,7 @@ describe('CLI: tokens, serve and cache:clear', () => {
 
   it('tokens:delete removes a token; deleting it again fails', async () => {
     assert.match(await ok(['tokens:delete', second.token, '--project', project]), /deleted/);
-    assert.ok(!existsSync(tokenFile(second.token)));
+    assert.equal(await storedToken(second.token), undefined);
     assert.equal((await cli(['tokens:has', second.token, '--project', project])).code, 1);
     await fails(['tokens:delete', second.token, '--project', project], /does not exist/);
   });
@@ -264,9 +267,9 @@ describe('CLI: tokens, serve and cache:clear', () => {
     assert.deepEqual(http.body, { verified: true });
   });
 
-  it('cache:clear makes a running server re-read an entry edited on disk', async () => {
+  it('cache:clear makes a running server re-read an entry edited on disk', filesOnly('an entry file edited by hand, unseen until cache:clear'), async () => {
     const base = served!.base;
-    const fetchTitle = async () => (await call(base, 'GET', '/entries', { query: `id=blog/hello-world&token=${first.token}` })).body.title as string;
+    const fetchTitle = async () => (readsInCacheTest++, await call(base, 'GET', '/entries', { query: `id=blog/hello-world&token=${first.token}` })).body.title as string;
     const original = await fetchTitle();
     const file = path.join(project, 'entries', 'blog', 'hello-world', 'entry.md');
     writeFileSync(file, readFileSync(file, 'utf8').replace(/^title: .*$/m, 'title: Edited for the CLI'));
@@ -282,8 +285,14 @@ describe('CLI: tokens, serve and cache:clear', () => {
     const code = await stop(served!.child);
     assert.equal(code, 0);
     assert.ok(!existsSync(path.join(project, 'var', 'server.json')), 'the pid file is removed');
-    // Call counters were written on shutdown: 3 calls, 1 verify-hash, 3 reads in the cache test.
-    assert.match(readFileSync(tokenFile(first.token), 'utf8'), /^calls: 7$/m);
+    // Call counters were written on shutdown (files; a database counts them in its own table): 3 calls, 1 verify-hash, the reads of the cache test.
+    const calls = 4 + readsInCacheTest;
+    const [text, sharedCalls] = await withProjectStore(project, async (engine) => [
+      (await engine.readSource(`tokens/${first.token}`))?.text ?? '',
+      await engine.coordination?.readCalls(`tokens/${first.token}`),
+    ] as const);
+    if (sharedCalls === undefined) assert.match(text, new RegExp(`^calls: ${calls}$`, 'm'));
+    else assert.equal(sharedCalls, calls);
     assert.match(await ok(['cache:clear', '--project', project]), /No server is running/);
     assert.deepEqual(await okJson(['cache:clear', '--project', project]), { cleared: false, pid: null });
   });
@@ -291,7 +300,7 @@ describe('CLI: tokens, serve and cache:clear', () => {
 
 describe('CLI: entries round trip', () => {
   let project: string;
-  const entryFile = (id: string) => path.join(project, 'entries', ...id.split('/'), 'entry.md');
+  const stored = (id: string) => projectStoredText(project, id);
   const run = (args: string[]) => [...args, '--project', project];
 
   before(() => {
@@ -307,7 +316,7 @@ describe('CLI: entries round trip', () => {
     assert.deepEqual(notes['meta'], { a: 1 });
     assert.equal(typeof notes['uuid'], 'string');
     assert.equal(typeof notes['created_at'], 'number');
-    assert.ok(existsSync(entryFile('notes')));
+    assert.ok(await stored('notes'));
     const fromQuery = await okJson(run(['entries:create', 'notes/a', 'title=Note A&tags[]=x&tags[]=y&meta[lang]=en']));
     assert.equal(fromQuery['title'], 'Note A');
     assert.deepEqual(fromQuery['tags'], ['x', 'y']);
@@ -337,7 +346,7 @@ describe('CLI: entries round trip', () => {
     const a = await okJson(run(['entries:fetch', 'notes/a']));
     assert.equal(a['subtitle'], 'Sub');
     assert.equal(a['title'], 'Note A2');
-    assert.match(readFileSync(entryFile('notes/a'), 'utf8'), /subtitle: Sub/);
+    assert.match((await stored('notes/a')) ?? '', /subtitle: Sub/);
     await fails(run(['entries:update', 'notes/missing', '{"title":"x"}']), /does not exist/);
   });
 
@@ -368,11 +377,13 @@ describe('CLI: entries round trip', () => {
     const moved = await okJson(run(['entries:move', 'notes/c', 'notes/d']));
     assert.equal(moved['id'], 'notes/d');
     assert.equal((await cli(run(['entries:has', 'notes/c']))).code, 1);
-    assert.ok(existsSync(entryFile('notes/d')));
+    assert.ok(await stored('notes/d'));
     assert.match(await ok(run(['entries:move', 'notes/d', 'notes/e'])), /moved/);
     assert.deepEqual(await okJson(run(['entries:delete', 'notes/e'])), { deleted: 'notes/e' });
     assert.match(await ok(run(['entries:delete', 'notes/b'])), /deleted/);
-    assert.ok(!existsSync(path.dirname(entryFile('notes/b'))));
+    assert.equal(await stored('notes/b'), undefined);
+    assert.ok(!(await withProjectStore(project, (engine) => engine.children('notes'))).includes('notes/b'), 'nothing left of notes/b');
+    if (!ON_POSTGRES) assert.ok(!existsSync(path.join(project, 'entries', 'notes', 'b')), 'nor its folder');
     assert.equal((await cli(run(['entries:has', 'notes/b']))).code, 1);
     await fails(run(['entries:delete', 'notes/b']), /does not exist/);
     await fails(run(['entries:move', 'notes/b', 'notes/x']), /does not exist/);

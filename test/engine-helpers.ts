@@ -37,14 +37,11 @@ export interface EngineSetup {
  * (tokens too) goes into a new schema through `writeSource` (its text unchanged), and the folder
  * is removed, so a test that still reads entry files fails instead of passing by accident.
  */
-export async function prepareEngine(projectDir: string, overrides: PlainObject = {}): Promise<EngineSetup> {
+export async function prepareEngine(projectDir: string, overrides: PlainObject = {}, options: { serverUrl?: string } = {}): Promise<EngineSetup> {
   if (!ON_POSTGRES) return { settings: {}, drop: async () => undefined };
   const schema = `ft_suite_${randomBytes(6).toString('hex')}`;
-  // A test may reach the database another way (e.g. through a proxy it cuts); the import goes direct.
-  // (Only a PostgreSQL URL the test means to use: one given with engine 'files' is a stand-in.)
-  const given = overrides['storage'] as PlainObject | undefined;
-  const url = (given?.['engine'] !== 'files' ? (given?.['url'] as string | undefined) : undefined) ?? PG_URL;
-  const storage = { engine: 'postgres', url, schema, pool_size: 4 };
+  // The server may reach the database another way (`serverUrl`, e.g. a proxy the test cuts); the import goes direct.
+  const storage = { engine: 'postgres', url: options.serverUrl ?? PG_URL, schema, pool_size: 4 };
   const settings = loadSettings(projectDir, { ...overrides, storage: { ...((overrides['storage'] as PlainObject | undefined) ?? {}), ...storage } });
   const resolveFormat = createCollectionResolver(settings.entries.collections);
   const root = path.resolve(projectDir, settings.entries.directory);

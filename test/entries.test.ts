@@ -42,6 +42,28 @@ describe('Entries API', () => {
   after(async () => t.close());
 
   describe('create (POST /entries)', () => {
+    it('keeps a NUL and a U+FFFF in the content and in fields as sent, on every engine (a database text column holds no NUL)', async () => {
+      const content = 'a\u0000b \uFFFF0 \uFFFF1 \u0000c';
+      for (const [id, data] of [
+        ['nul-content', { content }],
+        ['nul-leading', { content: `\uFFFF${content}` }],
+        ['nul-field', { title: 'x\u0000y', content: 'plain' }],
+      ] as const) {
+        const created = await write('POST', '/entries', { id, data });
+        assert.equal(created.status, 200, `${id}: ${created.text}`);
+        const fetched = await fetchEntry(id);
+        assert.equal(fetched.status, 200, fetched.text);
+        for (const [key, value] of Object.entries(data)) assert.equal(fetched.body[key], value, `${id}.${key}`);
+        const patched = await write('PATCH', '/entries', { id, data: { extra: 1 } });
+        assert.equal(patched.status, 200, patched.text);
+        for (const [key, value] of Object.entries(data)) assert.equal(patched.body[key], value, `${id}.${key} after a PATCH`);
+      }
+      const copied = await write('PUT', '/entries/copy', { id: 'nul-content', new_id: 'nul-copied' });
+      assert.equal(copied.status, 200, copied.text);
+      assert.equal((await fetchEntry('nul-copied')).body.content, content);
+      assert.ok((await storedText(t, 'nul-content')).endsWith(content), 'the stored text holds the content as sent');
+    });
+
     it('stores a JSON body with its types and answers the new entry with system fields', async () => {
       const before = Math.floor(Date.now() / 1000);
       const res = await write('POST', '/entries', {

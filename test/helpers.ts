@@ -78,6 +78,8 @@ export async function startTestServer(
     keepStore?: boolean;
     /** Starts on the entries of that (closed, `keepStore`) server: a restart. */
     sameStoreAs?: TestServer;
+    /** PostgreSQL: the URL the server reaches the database by (e.g. through a proxy); the entries are imported directly. */
+    pgUrl?: string;
   } = {},
 ): Promise<TestServer> {
   const projectDir = options.projectDir ?? tempProject(options.fromDemo ?? true);
@@ -85,7 +87,7 @@ export async function startTestServer(
   // No access log unless a test asks for one (settings log.access).
   const settings: PlainObject = { tokens: { hash_rounds: 4 }, ...(options.settings ?? {}), log: { access: false, ...((options.settings?.['log'] as PlainObject | undefined) ?? {}) } };
   // FLEXTYPE_TEST_ENGINE=postgres: the same project, its entries in a fresh schema.
-  const engine = options.sameStoreAs ? options.sameStoreAs.store : await prepareEngine(projectDir, settings);
+  const engine = options.sameStoreAs ? options.sameStoreAs.store : await prepareEngine(projectDir, settings, { serverUrl: options.pgUrl });
   const drop = () => (options.keepStore ? Promise.resolve() : engine.drop());
   let server: RunningServer;
   try {

@@ -7,7 +7,6 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Cms } from '../src/core/cms.js';
 import { buildServer } from '../src/http/server.js';
-import type { PlainObject } from '../src/core/util.js';
 import { ON_POSTGRES } from './engine-helpers.js';
 import { call, q, removeProject, startTestServer, tempProject, type TestServer } from './helpers.js';
 import { metricValue, rawGet, writeEntry } from './http-raw.js';
@@ -47,12 +46,9 @@ describe('health and readiness', () => {
   it('is not ready while the storage is unreachable, and ready again when it is back; alive throughout', async () => {
     // Files: the entries folder moved away. PostgreSQL: the server reaches it through a proxy that is cut.
     const proxy = new TcpProxy('127.0.0.1', Number(new URL(PG_URL).port || 5432));
-    const storage: PlainObject = {};
-    if (ON_POSTGRES) {
-      await proxy.open();
-      storage['url'] = PG_URL.replace(/@[^/]+\//, `@127.0.0.1:${proxy.port}/`);
-    }
-    const t = await startTestServer({ fromDemo: true, settings: { cache: { watch: false }, storage } });
+    if (ON_POSTGRES) await proxy.open();
+    const pgUrl = ON_POSTGRES ? PG_URL.replace(/@[^/]+\//, `@127.0.0.1:${proxy.port}/`) : undefined;
+    const t = await startTestServer({ fromDemo: true, settings: { cache: { watch: false } }, pgUrl });
     const entries = path.join(t.projectDir, 'entries');
     const goAway = () => (ON_POSTGRES ? proxy.cut() : renameSync(entries, `${entries}-away`));
     const comeBack = () => (ON_POSTGRES ? proxy.open() : renameSync(`${entries}-away`, entries));

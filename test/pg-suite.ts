@@ -11,8 +11,10 @@ import { pgAvailable, PG_URL } from './pg-helpers.js';
 
 /** The API test files that run on both engines. */
 export const API_SUITE = [
+  'access-log',
   'admin-api',
   'cache',
+  'cli',
   'client',
   'client-types',
   'collections-load',
@@ -59,7 +61,12 @@ if (!(await pgAvailable())) {
 }
 console.log(`# the API suite on PostgreSQL (${API_SUITE.length} files) at ${shownUrl}`);
 const files = API_SUITE.map((name) => path.join('test', `${name}.test.ts`));
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', ...process.argv.slice(2), ...files], {
+// Three files at a time: each server has its own schema, port and folder, and most of a file's time
+// is spent waiting (child processes, the database), so this roughly halves the run (measured: 14m22s
+// one at a time, 9m49s three at a time with more files, on a loaded 2-core box). Overridable.
+const args = process.argv.slice(2);
+const concurrency = args.some((arg) => arg.startsWith('--test-concurrency')) ? [] : ['--test-concurrency=3'];
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...args, ...files], {
   cwd: REPO_ROOT,
   env: { ...process.env, FLEXTYPE_TEST_ENGINE: 'postgres' },
   stdio: 'inherit',

@@ -5,11 +5,11 @@
  * Real files in a temp project, a real server, the built CLI.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { cli, ensureBuilt } from './cli-helpers.js';
+import { cli, ensureBuilt, projectStoredText, withProjectStore } from './cli-helpers.js';
 import { call, isStored, q, removeProject, startTestServer, storedText, tempProject, writeStoredText, type ApiResponse, type TestServer } from './helpers.js';
 
 const COLLECTIONS = {
@@ -276,12 +276,12 @@ describe('entry files through the CLI', () => {
     const run = await cli(['entries:create', 'deep', JSON.stringify(nested(80)), '--project', project]);
     assert.notEqual(run.code, 0);
     assert.match(run.stderr, /nested more than 64 levels/);
-    assert.equal(existsSync(path.join(project, 'entries', 'deep')), false);
+    assert.equal(await projectStoredText(project, 'deep'), undefined);
   });
 
   it('names the entry, line and reason of a broken file (item 22)', async () => {
-    mkdirSync(path.join(project, 'entries', 'blog', 'broken'), { recursive: true });
-    writeFileSync(path.join(project, 'entries', 'blog', 'broken', 'entry.md'), '---\ntitle: ok\nkey: a: b\n---\n');
+    // Stored through an engine on the project (its file, or its row once the CLI has run it on PostgreSQL).
+    await withProjectStore(project, (engine) => engine.writeSource('blog/broken', '---\ntitle: ok\nkey: a: b\n---\n', 'md'));
     const run = await cli(['entries:fetch', 'blog/broken', '--project', project]);
     assert.notEqual(run.code, 0);
     assert.match(run.stderr, /entry "blog\/broken" cannot be parsed: YAML error at line 3, column 7: bad indentation/);

@@ -31,7 +31,7 @@ import { KnownTexts } from './known.js';
 import { NoticeBatcher } from './notices.js';
 import { Counts, runPushdown } from './pushdown.js';
 import { QueryIndexes } from './query-indexes.js';
-import { exactJson, idParts, parentOf, subtreeBounds } from './rows.js';
+import { exactJson, fromColumnText, idParts, parentOf, subtreeBounds, toColumnText } from './rows.js';
 import { childrenOf, listIds } from './tree.js';
 
 export interface PgEngineLog {
@@ -93,7 +93,6 @@ function revisionNumber(revision: string): string {
 /** Text PostgreSQL can hold as it is: valid Unicode (no lone surrogates) and no NUL character. */
 function assertStorable(id: string, text: string): void {
   if (/\p{Surrogate}/u.test(text)) throw new StorageError(`entry "${id}" would hold text that is not valid UTF-8 (a lone surrogate)`, 'not_utf8');
-  if (text.includes('\u0000')) throw new StorageError(`entry "${id}" would hold a NUL character, which PostgreSQL text cannot store`, 'not_utf8');
 }
 
 export class PgEngine implements StorageEngine {
@@ -280,8 +279,9 @@ export class PgEngine implements StorageEngine {
     );
     const row = rows[0];
     if (!row) return undefined;
-    const entry = { id, fields: this.decode(id, this.formatFor(id, row.extension), row.source), meta: toRevision(row) };
-    this.remember(id, row.revision, row.source);
+    const source = fromColumnText(row.source);
+    const entry = { id, fields: this.decode(id, this.formatFor(id, row.extension), source), meta: toRevision(row) };
+    this.remember(id, row.revision, source);
     return entry;
   }
 
@@ -313,7 +313,7 @@ export class PgEngine implements StorageEngine {
   async readSource(id: string): Promise<{ text: string; extension: string } | undefined> {
     if (id === '') return undefined;
     const { rows } = await this.query<{ source: string; extension: string }>(`SELECT source, extension FROM ${this.table} WHERE id = $1`, [id]);
-    return rows[0] ? { text: rows[0].source, extension: rows[0].extension } : undefined;
+    return rows[0] ? { text: fromColumnText(rows[0].source), extension: rows[0].extension } : undefined;
   }
 
   /** The fields as the database keeps them for queries: what reading `text` gives, when jsonb holds it exactly. */
@@ -347,7 +347,8 @@ export class PgEngine implements StorageEngine {
       if (written) return written;
     }
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const current = (await this.query<{ source: string; revision: string }>(`SELECT source, revision::text AS revision FROM ${this.table} WHERE id = $1`, [id])).rows[0];
+      const found = (await this.query<{ source: string; revision: string }>(`SELECT source, revision::text AS revision FROM ${this.table} WHERE id = $1`, [id])).rows[0];
+      const current = found && { revision: found.revision, source: fromColumnText(found.source) };
       if (options.expected !== undefined && (!current || BigInt(current.revision).toString(36) !== options.expected)) {
         throw new StorageError(`entry "${id}" was changed meanwhile`, 'conflict');
       }
@@ -366,7 +367,7 @@ export class PgEngine implements StorageEngine {
       `UPDATE ${this.table} SET source = $2, fields = $3::jsonb, extension = $4, size = $5,
          revision = nextval('${this.S}.flextype_revision_seq'), updated_at = clock_timestamp()
        WHERE id = $1 AND revision = $6::bigint RETURNING ${REVISION_COLUMNS}`,
-      [id, text, this.queryFields(format, text), format.extension, Buffer.byteLength(text), base.revision],
+      [id, toColumnText(text), this.queryFields(format, text), format.extension, Buffer.byteLength(text), base.revision],
     );
     if (!rows[0]) {
       this.known.delete(id);
@@ -383,7 +384,7 @@ export class PgEngine implements StorageEngine {
     const { rows } = await this.query<RevisionRow>(
       `INSERT INTO ${this.table} (id, parent, depth, extension, source, fields, size) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
        ON CONFLICT (id) DO NOTHING RETURNING ${REVISION_COLUMNS}`,
-      [id, parentOf(id), depth, format.extension, text, this.queryFields(format, text), Buffer.byteLength(text)],
+      [id, parentOf(id), depth, format.extension, toColumnText(text), this.queryFields(format, text), Buffer.byteLength(text)],
     );
     if (!rows[0]) return undefined;
     this.remember(id, rows[0].revision, text);
@@ -404,7 +405,7 @@ export class PgEngine implements StorageEngine {
         `UPDATE ${this.table} SET extension = $2, source = $3, fields = $4::jsonb, size = $5,
            revision = nextval('${this.S}.flextype_revision_seq'), updated_at = clock_timestamp()
          WHERE id = $1 AND revision = $6::bigint RETURNING ${REVISION_COLUMNS}`,
-        [id, extension, text, this.queryFields(format, text), Buffer.byteLength(text), expected],
+        [id, extension, toColumnText(text), this.queryFields(format, text), Buffer.byteLength(text), expected],
       );
       if (rows.length === 0) throw new StorageError(`entry "${id}" was changed meanwhile`, 'conflict');
       this.remember(id, rows[0]!.revision, text);
@@ -415,7 +416,7 @@ export class PgEngine implements StorageEngine {
        ON CONFLICT (id) DO UPDATE SET extension = EXCLUDED.extension, source = EXCLUDED.source, fields = EXCLUDED.fields, size = EXCLUDED.size,
          revision = nextval('${this.S}.flextype_revision_seq'), updated_at = clock_timestamp()
        RETURNING ${REVISION_COLUMNS}`,
-      [id, parentOf(id), parts.length, extension, text, this.queryFields(format, text), Buffer.byteLength(text)],
+      [id, parentOf(id), parts.length, extension, toColumnText(text), this.queryFields(format, text), Buffer.byteLength(text)],
     );
     this.remember(id, rows[0]!.revision, text);
     return this.announced(id, rows[0]!);
@@ -456,7 +457,7 @@ export class PgEngine implements StorageEngine {
         all.map((r) => parentOf(r.id)),
         all.map((r) => r.depth),
         all.map((r) => r.extension),
-        all.map((r) => r.text),
+        all.map((r) => toColumnText(r.text)),
         all.map((r) => r.json),
         all.map((r) => Buffer.byteLength(r.text)),
         this.channel,
@@ -471,7 +472,7 @@ export class PgEngine implements StorageEngine {
       `SELECT id, source, extension FROM ${this.table} WHERE id = ANY($1::text[])`,
       [ids],
     );
-    return new Map(rows.map((row) => [row.id, { text: row.source, extension: row.extension }]));
+    return new Map(rows.map((row) => [row.id, { text: fromColumnText(row.source), extension: row.extension }]));
   }
 
   /** Checks both ids of a move or copy; a subtree cannot go into itself. */
@@ -545,7 +546,7 @@ export class PgEngine implements StorageEngine {
               batch.map((b) => parentOf(b.id)),
               batch.map((b) => b.id.split('/').length),
               batch.map((b) => b.extension),
-              batch.map((b) => b.text),
+              batch.map((b) => toColumnText(b.text)),
               batch.map((b) => b.json),
               batch.map((b) => Buffer.byteLength(b.text)),
             ],
@@ -565,9 +566,10 @@ export class PgEngine implements StorageEngine {
   private copyRow(row: { id: string; source: string; extension: string }, id: string, newId: string, transform: CopyTransform) {
     const targetId = newId + row.id.slice(id.length);
     idParts(targetId, this.resolveFormat);
-    const fields = transform(targetId, this.decode(row.id, this.formatFor(row.id, row.extension), row.source));
+    const source = fromColumnText(row.source);
+    const fields = transform(targetId, this.decode(row.id, this.formatFor(row.id, row.extension), source));
     const format = this.resolveFormat(targetId);
-    const text = format.serializer.encode(fields, row.source);
+    const text = format.serializer.encode(fields, source);
     assertStorable(targetId, text);
     return { id: targetId, extension: format.extension, text, json: this.queryFields(format, text) };
   }

@@ -56,3 +56,21 @@ function exact(value: unknown): boolean {
 export function exactJson(fields: Record<string, unknown>): string | null {
   return exact(fields) ? JSON.stringify(fields) : null;
 }
+
+/**
+ * PostgreSQL text cannot hold NUL, which an entry file can (a front matter body is written as
+ * sent). A text with a NUL, or one that starts with the marker U+FFFF (a noncharacter), is stored
+ * as the marker followed by the text with U+FFFF as "\uFFFF1" and NUL as "\uFFFF0"; every other
+ * text (all ordinary ones) is stored unchanged, so the column stays readable and searchable.
+ */
+const MARK = '\uFFFF';
+
+export function toColumnText(text: string): string {
+  if (!text.includes('\u0000') && !text.startsWith(MARK)) return text;
+  return MARK + text.replace(/\uFFFF/g, `${MARK}1`).replace(/\u0000/g, `${MARK}0`);
+}
+
+export function fromColumnText(stored: string): string {
+  if (!stored.startsWith(MARK)) return stored;
+  return stored.slice(1).replace(/\uFFFF([01])/g, (_, code: string) => (code === '0' ? '\u0000' : MARK));
+}
