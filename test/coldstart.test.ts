@@ -159,6 +159,26 @@ describe('cold start: persisted index', () => {
   });
 });
 
+/**
+ * The project's own engine, with its full walk held until `release()` (observable, no timing);
+ * `onWalk` is told each time a walk starts waiting.
+ */
+function gatedEngine(projectDir: string, onWalk: () => void = () => {}): { engine: StorageEngine; real: StorageEngine; release: () => void } {
+  const settings = loadSettings(projectDir, {});
+  const real = createEngine(projectDir, settings, createCollectionResolver(settings.entries.collections));
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const engine = Object.create(real) as StorageEngine;
+  engine.list = (under?: string) => ({
+    async *[Symbol.asyncIterator]() {
+      onWalk();
+      await gate;
+      yield* real.list.call(engine, under);
+    },
+  });
+  return { engine, real, release };
+}
+
 describe('cold start: listening before the id tree is built', () => {
   it('answers a single GET while the walk is held back; a collection waits for the tree and is complete', async () => {
     const projectDir = tempProject(false);
@@ -168,20 +188,8 @@ describe('cold start: listening before the id tree is built', () => {
       const earlier = await startTestServer({ projectDir, keepProject: true });
       const token = earlier.token;
       await earlier.close();
-      const settings = loadSettings(projectDir, {});
-      const real = createEngine(projectDir, settings, createCollectionResolver(settings.entries.collections));
-      let release!: () => void;
-      const gate = new Promise<void>((resolve) => (release = resolve));
       let held = 0;
-      // The same engine, with its full walk held until the gate opens (observable, no timing).
-      const engine = Object.create(real) as StorageEngine;
-      engine.list = (under?: string) => ({
-        async *[Symbol.asyncIterator]() {
-          held++;
-          await gate;
-          yield* real.list.call(engine, under);
-        },
-      });
+      const { engine, release } = gatedEngine(projectDir, () => held++);
       const logs = new LogCapture();
       let listening!: (url: string) => void;
       const urlKnown = new Promise<string>((resolve) => (listening = resolve));
@@ -289,18 +297,8 @@ describe('cold start: bulk reads', () => {
       const earlier = await startTestServer({ projectDir, keepProject: true, settings: { cache: { persist_index: false } } });
       const token = earlier.token;
       await earlier.close();
-      const settings = loadSettings(projectDir, {});
-      const real = createEngine(projectDir, settings, createCollectionResolver(settings.entries.collections));
-      let release!: () => void;
-      const gate = new Promise<void>((resolve) => (release = resolve));
       let singleReads = 0;
-      const engine = Object.create(real) as StorageEngine;
-      engine.list = (under?: string) => ({
-        async *[Symbol.asyncIterator]() {
-          await gate;
-          yield* real.list.call(engine, under);
-        },
-      });
+      const { engine, real, release } = gatedEngine(projectDir);
       engine.read = (id: string) => {
         singleReads++;
         return real.read.call(engine, id);
